@@ -1,0 +1,79 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "lti/errors.h"
+
+namespace lti {
+
+namespace {
+
+void setup_logging(const std::string& level_name, int verbosity) {
+  auto logger = spdlog::stderr_color_mt("lti");
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::set_default_logger(logger);
+  auto level = spdlog::level::from_str(level_name);
+  // Each -v goes one level more verbose than --log_level.
+  level = static_cast<spdlog::level::level_enum>(std::max(0, static_cast<int>(level) - verbosity));
+  spdlog::set_level(level);
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "lti: offline long-term user-interest vectors.\n"
+      "Trains a Transformer + mixture-of-experts model on Tianchi behaviour logs and\n"
+      "publishes every user's vector to Redis for online recommenders."};
+  app.name("lti");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lti ") + LTI_VERSION);
+  app.set_config("--config", "",
+                 "TOML file of options (see configs/); flags on the command line override it.\n"
+                 "Top-level keys set global options, [synth], [inspect], ... sections set\n"
+                 "the options of that subcommand");
+  bool print_config = false;
+  app.add_flag("--print_config", print_config,
+               "Print the effective configuration (config file + flags, defaults included) as "
+               "TOML and exit")
+      ->configurable(false);
+  std::string log_level = "info";
+  app.add_option("--log_level", log_level, "Log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  int verbosity = 0;
+  app.add_flag("-v,--verbose", verbosity, "More verbose logging (repeatable: -vv)")
+      ->configurable(false);
+  app.footer(
+      "Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 bad input data,\n"
+      "4 bad or missing model files, 5 Redis error, 6 training diverged, 7 write error.");
+
+  Action action;
+  add_synth_command(app, action);
+  add_inspect_command(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (print_config) {
+    std::cout << app.config_to_str(true, false);
+    return kExitOk;
+  }
+  setup_logging(log_level, verbosity);
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return e.code();
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace lti

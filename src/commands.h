@@ -1,0 +1,20 @@
+// The subcommands of the `lti` executable. Each add_* registers its options on the root app
+// and returns the action to run once the command line (and config file) has been parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+
+namespace lti {
+
+using Action = std::function<int()>;
+
+// Sets `slot` to the subcommand's action when that subcommand is chosen.
+void add_synth_command(CLI::App& app, Action& slot);
+void add_inspect_command(CLI::App& app, Action& slot);
+
+// Parses argv, runs the chosen subcommand and returns the process exit code.
+int run_cli(int argc, char** argv);
+
+}  // namespace lti
