@@ -53,6 +53,7 @@ int run_cli(int argc, char** argv) {
   Action action;
   add_synth_command(app, action);
   add_inspect_command(app, action);
+  add_train_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,8 @@
 // The `lti` executable end to end: help, exit codes, config files, synth and inspect.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_util.h"
 
 using lti::test::run_command;
@@ -86,5 +88,46 @@ TEST(Cli, ConfigFileSetsOptionsAndFlagsOverrideIt) {
                             "/configs/default.toml --print_config inspect",
                         out),
             0)
+      << out;
+}
+
+TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
+  TempDir dir;
+  std::string out;
+  const std::string csv = dir.file("data/train.csv");
+  ASSERT_EQ(run_command(
+                kLti + " synth --users 60 --rows 3000 --items 500 --categories 20 -o " + csv, out),
+            0)
+      << out;
+  const std::string small_model =
+      " --hidden_dim 16 --item_embedding_dim 8 --cate_embedding_dim 8 --depth 1 --heads 2 "
+      "--dim_head 8"
+      " --moe_experts 4 --moe_hidden 16 --n_max 32 --k_max 8 --batch_size 16 --threads 1";
+  ASSERT_EQ(run_command(kLti + " train --epochs 2 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + small_model,
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("epoch 2 loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("experts min"), std::string::npos) << out;
+  for (const char* f :
+       {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth", "model.json",
+        "optimizer.pt", "user_encoder.txt", "item_encoder.txt", "category_encoder.txt"})
+    EXPECT_TRUE(std::filesystem::exists(dir.file("model/") + f)) << f;
+  ASSERT_EQ(run_command(kLti + " train --resume --epochs 3 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + small_model,
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("resuming after epoch 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("trained 3 epoch(s)"), std::string::npos) << out;
+  EXPECT_EQ(run_command(kLti + " train --moe_activated 9 --moe_experts 4 --data_path " + csv, out),
+            2);
+  EXPECT_NE(out.find("--moe_activated must not exceed --moe_experts"), std::string::npos) << out;
+  EXPECT_EQ(run_command(kLti + " train --moe_balance sometimes --data_path " + csv, out), 2);
+  EXPECT_EQ(run_command(kLti + " train --resume --depth 2 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + " --epochs 4" + " --hidden_dim 16",
+                        out),
+            4)
       << out;
 }

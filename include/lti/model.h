@@ -1,0 +1,51 @@
+// The four parts of the model (SPEC section 4) and how they are chained, saved and loaded.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "lti/feature_embedding.h"
+#include "lti/model_config.h"
+#include "lti/moe.h"
+#include "lti/tensor_batch.h"
+#include "lti/tower.h"
+
+namespace lti {
+
+class UserInterestModel {
+ public:
+  explicit UserInterestModel(const ModelConfig& config);
+
+  // Feature embedding -> MoE -> tower: [B, H] vectors.
+  torch::Tensor encode_long(const BatchTensors& batch);
+  torch::Tensor encode_short(const BatchTensors& batch);
+
+  void to(const torch::Device& device);
+  void train(bool on = true);
+  std::vector<torch::Tensor> parameters() const;
+  int64_t parameter_count() const;
+
+  // The four state dicts: feature_embedding.pth, moe_layer.pth, long_term.pth, short_term.pth
+  // (each a dict name -> tensor that Python's torch.load() reads), written atomically.
+  void save_weights(const std::string& dir) const;
+  // Loads them; every key and shape must match (ModelError otherwise).
+  void load_weights(const std::string& dir);
+
+  const ModelConfig& config() const { return config_; }
+
+  FeatureEmbedding feature_embedding{nullptr};
+  MoE moe_layer{nullptr};
+  Tower long_term{nullptr};
+  Tower short_term{nullptr};
+
+ private:
+  ModelConfig config_;
+};
+
+// A module's parameters and buffers as a name -> tensor dict, pickled for torch.load().
+void save_state_dict(const torch::nn::Module& module, const std::string& path);
+void load_state_dict(torch::nn::Module& module, const std::string& path);
+
+}  // namespace lti

@@ -1,0 +1,57 @@
+// Every hyper-parameter of the model and its training (SPEC sections 4 and 7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace lti {
+
+struct ModelConfig {
+  // Shapes
+  int64_t hidden_dim = 128;  // H, shared by embedding, MoE and towers
+  int64_t item_embedding_dim = 64;
+  int64_t cate_embedding_dim = 32;
+  int64_t depth = 4;
+  int64_t heads = 8;
+  int64_t dim_head = 64;
+  double dropout = 0.1;
+  int64_t n_max = 256;  // N_MAX: long sequences keep their most recent n_max interactions
+  int64_t k_max = 64;   // K_MAX: short sequences keep k_max
+  // Mixture of experts
+  int64_t moe_experts = 100;
+  int64_t moe_shared = 1;
+  int64_t moe_activated = 2;
+  int64_t moe_hidden = 256;
+  double moe_dropout = 0.1;
+  double moe_load_floor = 0.1;
+  double moe_balance_power = 1.0;
+  std::string moe_balance = "epoch";  // "epoch" or "none"
+  // Vocabulary sizes (known values; tables have two more rows for padding and unknown)
+  int64_t num_items = 0;
+  int64_t num_categories = 0;
+  // Data
+  uint64_t min_item_count = 1;
+
+  void validate() const;  // throws Error(kExitUsage) naming the bad option
+  nlohmann::json to_json() const;
+  static ModelConfig from_json(const nlohmann::json& j);  // throws ModelError
+};
+
+// The training options that are not part of the model.
+struct TrainConfig {
+  int64_t epochs = 5;
+  int64_t batch_size = 256;
+  double lr = 1e-3;
+  double val_fraction = 0.1;
+  uint64_t seed = 42;
+  int64_t max_steps_per_epoch = 0;  // 0 = all
+  nlohmann::json to_json() const;
+};
+
+// Validation users are chosen by a hash of the raw user id, so the split does not depend on
+// row order, the number of users or the seed.
+bool is_validation_user(uint64_t raw_user_id, double val_fraction);
+
+}  // namespace lti

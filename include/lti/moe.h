@@ -1,0 +1,78 @@
+// DeepSeek-V3-style mixture-of-experts layer with epoch-level load balancing (SPEC 4.2).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/model_config.h"
+
+namespace lti {
+
+// LayerNorm, then SwiGLU w2(silu(w1 x) * w3 x) without biases, then dropout.
+class ExpertImpl : public torch::nn::Module {
+ public:
+  ExpertImpl(int64_t hidden, int64_t expert_hidden, double dropout);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear w1{nullptr}, w3{nullptr}, w2{nullptr};
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(Expert);
+
+// The distribution of expert activations over one epoch.
+struct ExpertUsage {
+  std::vector<double> share;  // per expert, relative to uniform: 1.0 = a fair share; sums to E
+  uint64_t activations = 0;
+  double min = 0, max = 0, cv = 0;  // coefficient of variation of the shares
+  double entropy_ratio = 0;         // entropy / log(E): 1.0 = perfectly even
+  int64_t most_used = 0, least_used = 0;
+
+  static ExpertUsage from_counts(const std::vector<int64_t>& counts);
+  std::string summary() const;
+  nlohmann::json to_json() const;
+};
+
+// Experts chosen for each token and their gate values.
+struct Routing {
+  torch::Tensor experts;  // [T, k] int64
+  torch::Tensor gates;    // [T, k] float, sum to 1 per token
+};
+
+class MoEImpl : public torch::nn::Module {
+ public:
+  explicit MoEImpl(const ModelConfig& config);
+
+  // x [B, L, H], valid [B, L] bool -> [B, L, H]. Padding positions are neither routed nor
+  // counted: their output is their input. In training mode activations are counted.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid);
+
+  // Routing of tokens [T, H]: top-k of s / max(load, floor)^power; gates are the chosen
+  // sigmoid affinities s normalised over the k chosen (the load never changes them).
+  Routing route(const torch::Tensor& tokens);
+
+  // Epoch-level balancing: begin_epoch() resets the counts and puts the shares computed at the
+  // end of the previous epoch in force as `load`; end_epoch() computes this epoch's shares.
+  void begin_epoch();
+  ExpertUsage end_epoch();
+  // Shares to use from the next begin_epoch() (for --resume).
+  void set_next_load(const std::vector<double>& share);
+  std::vector<int64_t> activation_counts() const;
+
+  torch::nn::Linear gate{nullptr};
+  torch::nn::ModuleList experts{nullptr}, shared{nullptr};
+  torch::Tensor load;  // buffer [E]: relative shares in force (saved in moe_layer.pth)
+
+ private:
+  ModelConfig config_;
+  torch::Tensor counts_;     // [E] int64, activations this epoch (not saved)
+  torch::Tensor next_load_;  // shares for the next epoch, or undefined
+  std::vector<Expert> expert_modules_, shared_modules_;
+};
+TORCH_MODULE(MoE);
+
+}  // namespace lti

@@ -1,0 +1,87 @@
+// `lti train`: BPR training of the model on user sequences (SPEC 4.4 and 5).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/batch.h"
+#include "lti/ingest.h"
+#include "lti/model.h"
+#include "lti/model_config.h"
+#include "lti/rng.h"
+
+namespace lti {
+
+struct EpochStats {
+  int64_t epoch = 0;  // 1-based
+  int64_t steps = 0;
+  double loss = 0;            // mean training BPR loss
+  double val_loss = 0;        // BPR loss on validation users (eval mode, fixed negatives)
+  double val_separation = 0;  // mean cos(own pair) - mean cos(other pairs), validation users
+  double tokens_per_s = 0;
+  double seconds = 0;
+  ExpertUsage usage;
+
+  nlohmann::json to_json() const;
+  std::string summary_line() const;
+};
+
+struct TrainOptions {
+  ModelConfig model;
+  TrainConfig train;
+  std::string save_dir = "saved_models";
+  std::string device = "auto";
+  bool resume = false;
+  bool progress = true;  // a progress bar on a terminal, periodic lines otherwise
+};
+
+class Trainer {
+ public:
+  // `data` must outlive the trainer. The vocabulary sizes of options.model are set from it.
+  Trainer(const Ingested& data, TrainOptions options);
+
+  // Trains the remaining epochs, saving the model after each. Throws Error(kExitDiverged) when
+  // the loss stops being finite; the checkpoint of the last completed epoch stays intact.
+  std::vector<EpochStats> run();
+
+  // Validation BPR loss and separation of the model as it is now (eval mode).
+  std::pair<double, double> validate();
+
+  // Training steps of one epoch; exposed for tests that check determinism step by step.
+  std::vector<double> first_step_losses(int64_t steps);
+
+  UserInterestModel& model() { return *model_; }
+  size_t train_users() const { return train_users_.size(); }
+  size_t validation_users() const { return val_users_.size(); }
+
+ private:
+  struct Prepared {
+    SequenceBatch long_part, short_part;
+  };
+  Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
+  double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
+  void save(const std::vector<EpochStats>& history);
+  std::vector<EpochStats> restore();
+
+  const Ingested& data_;
+  TrainOptions options_;
+  torch::Device device_;
+  std::unique_ptr<UserInterestModel> model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
+};
+
+// model.json of a save dir (ModelError when missing or unreadable).
+nlohmann::json read_model_json(const std::string& save_dir);
+
+// Loads a trained model (configuration, weights) and its encoders from a save dir.
+std::unique_ptr<UserInterestModel> load_trained_model(const std::string& save_dir,
+                                                      const torch::Device& device,
+                                                      Encoders* encoders);
+
+}  // namespace lti

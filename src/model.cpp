@@ -1,0 +1,116 @@
+#include "lti/model.h"
+
+#include <fstream>
+#include <iterator>
+
+#include "lti/atomic_file.h"
+#include "lti/errors.h"
+
+namespace lti {
+
+UserInterestModel::UserInterestModel(const ModelConfig& config) : config_(config) {
+  feature_embedding = FeatureEmbedding(config);
+  moe_layer = MoE(config);
+  long_term = Tower(config, config.n_max);
+  short_term = Tower(config, config.k_max);
+}
+
+torch::Tensor UserInterestModel::encode_long(const BatchTensors& batch) {
+  const auto mixed = moe_layer(feature_embedding(batch), batch.valid);
+  return long_term(mixed, batch.position);
+}
+
+torch::Tensor UserInterestModel::encode_short(const BatchTensors& batch) {
+  const auto mixed = moe_layer(feature_embedding(batch), batch.valid);
+  return short_term(mixed, batch.position);
+}
+
+void UserInterestModel::to(const torch::Device& device) {
+  feature_embedding->to(device);
+  moe_layer->to(device);
+  long_term->to(device);
+  short_term->to(device);
+}
+
+void UserInterestModel::train(bool on) {
+  feature_embedding->train(on);
+  moe_layer->train(on);
+  long_term->train(on);
+  short_term->train(on);
+}
+
+std::vector<torch::Tensor> UserInterestModel::parameters() const {
+  std::vector<torch::Tensor> all;
+  for (const torch::nn::Module* m : {static_cast<const torch::nn::Module*>(feature_embedding.get()),
+                                     static_cast<const torch::nn::Module*>(moe_layer.get()),
+                                     static_cast<const torch::nn::Module*>(long_term.get()),
+                                     static_cast<const torch::nn::Module*>(short_term.get())}) {
+    for (const auto& p : m->parameters()) all.push_back(p);
+  }
+  return all;
+}
+
+int64_t UserInterestModel::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+void UserInterestModel::save_weights(const std::string& dir) const {
+  save_state_dict(*feature_embedding, dir + "/feature_embedding.pth");
+  save_state_dict(*moe_layer, dir + "/moe_layer.pth");
+  save_state_dict(*long_term, dir + "/long_term.pth");
+  save_state_dict(*short_term, dir + "/short_term.pth");
+}
+
+void UserInterestModel::load_weights(const std::string& dir) {
+  load_state_dict(*feature_embedding, dir + "/feature_embedding.pth");
+  load_state_dict(*moe_layer, dir + "/moe_layer.pth");
+  load_state_dict(*long_term, dir + "/long_term.pth");
+  load_state_dict(*short_term, dir + "/short_term.pth");
+}
+
+void save_state_dict(const torch::nn::Module& module, const std::string& path) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& item : module.named_parameters(/*recurse=*/true))
+    dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+  for (const auto& item : module.named_buffers(/*recurse=*/true))
+    dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+}
+
+void load_state_dict(torch::nn::Module& module, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError("cannot open model file '" + path + "'");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  c10::IValue loaded;
+  try {
+    loaded = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw ModelError("'" + path + "' is not a readable state dict (truncated or foreign file?)");
+  }
+  if (!loaded.isGenericDict()) throw ModelError("'" + path + "' does not hold a dict of tensors");
+  const auto dict = loaded.toGenericDict();
+  torch::NoGradGuard no_grad;
+  size_t matched = 0;
+  auto assign = [&](const std::string& name, torch::Tensor& target) {
+    const auto it = dict.find(c10::IValue(name));
+    if (it == dict.end()) throw ModelError("'" + path + "' lacks '" + name + "'");
+    if (!it->value().isTensor()) throw ModelError("'" + path + "': '" + name + "' is not a tensor");
+    const auto value = it->value().toTensor();
+    if (value.sizes() != target.sizes())
+      throw ModelError("'" + path + "': '" + name + "' has shape " + c10::str(value.sizes()) +
+                       " but the configuration in model.json gives " + c10::str(target.sizes()));
+    target.copy_(value);
+    ++matched;
+  };
+  for (auto& item : module.named_parameters(true)) assign(item.key(), item.value());
+  for (auto& item : module.named_buffers(true)) assign(item.key(), item.value());
+  if (matched != dict.size())
+    throw ModelError("'" + path + "' holds " + std::to_string(dict.size() - matched) +
+                     " tensor(s) this model does not have");
+}
+
+}  // namespace lti

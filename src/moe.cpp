@@ -1,0 +1,161 @@
+#include "lti/moe.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace lti {
+
+ExpertImpl::ExpertImpl(int64_t hidden, int64_t expert_hidden, double dropout) {
+  norm = register_module("norm",
+                         torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden}).eps(1e-5)));
+  w1 = register_module(
+      "w1", torch::nn::Linear(torch::nn::LinearOptions(hidden, expert_hidden).bias(false)));
+  w3 = register_module(
+      "w3", torch::nn::Linear(torch::nn::LinearOptions(hidden, expert_hidden).bias(false)));
+  w2 = register_module(
+      "w2", torch::nn::Linear(torch::nn::LinearOptions(expert_hidden, hidden).bias(false)));
+  drop = register_module("drop", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor ExpertImpl::forward(const torch::Tensor& x) {
+  const auto h = norm(x);
+  return drop(w2(torch::silu(w1(h)) * w3(h)));
+}
+
+ExpertUsage ExpertUsage::from_counts(const std::vector<int64_t>& counts) {
+  ExpertUsage u;
+  const size_t e = counts.size();
+  for (int64_t c : counts) u.activations += static_cast<uint64_t>(c);
+  u.share.assign(e, 1.0);
+  if (u.activations == 0 || e == 0) return u;
+  double sum_sq = 0, entropy = 0;
+  for (size_t i = 0; i < e; ++i) {
+    u.share[i] = static_cast<double>(counts[i]) * e / u.activations;
+    sum_sq += (u.share[i] - 1.0) * (u.share[i] - 1.0);
+    const double p = static_cast<double>(counts[i]) / u.activations;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  const auto [lo, hi] = std::minmax_element(u.share.begin(), u.share.end());
+  u.min = *lo;
+  u.max = *hi;
+  u.least_used = lo - u.share.begin();
+  u.most_used = hi - u.share.begin();
+  u.cv = std::sqrt(sum_sq / e);  // the mean share is 1
+  u.entropy_ratio = e > 1 ? entropy / std::log(static_cast<double>(e)) : 1.0;
+  return u;
+}
+
+std::string ExpertUsage::summary() const {
+  return fmt::format("experts min {:.2f} max {:.2f} cv {:.3f} entropy {:.3f} most #{} least #{}",
+                     min, max, cv, entropy_ratio, most_used, least_used);
+}
+
+nlohmann::json ExpertUsage::to_json() const {
+  return {{"share", share},
+          {"activations", activations},
+          {"min", min},
+          {"max", max},
+          {"cv", cv},
+          {"entropy_ratio", entropy_ratio},
+          {"most_used", most_used},
+          {"least_used", least_used}};
+}
+
+MoEImpl::MoEImpl(const ModelConfig& c) : config_(c) {
+  gate = register_module(
+      "gate", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_dim, c.moe_experts).bias(false)));
+  experts = register_module("experts", torch::nn::ModuleList());
+  shared = register_module("shared", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.moe_experts; ++i) {
+    expert_modules_.emplace_back(c.hidden_dim, c.moe_hidden, c.moe_dropout);
+    experts->push_back(expert_modules_.back());
+  }
+  for (int64_t j = 0; j < c.moe_shared; ++j) {
+    shared_modules_.emplace_back(c.hidden_dim, c.moe_hidden, c.moe_dropout);
+    shared->push_back(shared_modules_.back());
+  }
+  load = register_buffer("load", torch::ones({c.moe_experts}));
+  counts_ = torch::zeros({c.moe_experts}, torch::kInt64);
+}
+
+Routing MoEImpl::route(const torch::Tensor& tokens) {
+  const auto affinity = torch::sigmoid(gate(tokens));  // [T, E]
+  torch::Tensor score = affinity;
+  if (config_.moe_balance != "none") {
+    // The penalty only chooses experts; gate values below come from the raw affinity.
+    const auto penalty = load.clamp_min(config_.moe_load_floor).pow(config_.moe_balance_power);
+    score = affinity / penalty;
+  }
+  const auto chosen = std::get<1>(score.detach().topk(config_.moe_activated, /*dim=*/-1));
+  auto gates = affinity.gather(-1, chosen);
+  gates = gates / gates.sum(-1, /*keepdim=*/true);
+  return {chosen, gates};
+}
+
+torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& valid) {
+  const int64_t hidden = x.size(-1);
+  const auto flat = x.reshape({-1, hidden});
+  const auto token_rows = valid.reshape({-1}).nonzero().squeeze(-1);  // routed tokens only
+  const auto tokens = flat.index_select(0, token_rows);               // [T, H]
+  if (tokens.size(0) == 0) return x;
+
+  auto out = tokens;
+  for (auto& expert : shared_modules_) out = out + expert->forward(tokens);
+
+  const Routing routing = route(tokens);
+  const int64_t k = routing.experts.size(1);
+  // Dispatch: sort the (token, expert) pairs by expert, run each expert once on all of its
+  // tokens, and scatter the gated outputs back with index_add.
+  const auto pair_expert = routing.experts.reshape({-1});
+  const auto pair_token = torch::arange(tokens.size(0), pair_expert.options()).repeat_interleave(k);
+  const auto pair_gate = routing.gates.reshape({-1, 1});
+  const auto order = pair_expert.argsort();
+  const auto per_expert = torch::bincount(pair_expert, {}, config_.moe_experts);
+  if (is_training()) {
+    torch::NoGradGuard no_grad;
+    counts_ = counts_.to(per_expert.device()) + per_expert;
+  }
+  const auto per_expert_cpu = per_expert.to(torch::kCPU);
+  const int64_t* count = per_expert_cpu.data_ptr<int64_t>();
+  // Each expert's gated outputs, in the sorted pair order, scattered back in one index_add.
+  std::vector<torch::Tensor> outputs;
+  int64_t start = 0;
+  for (int64_t e = 0; e < config_.moe_experts; ++e) {
+    if (count[e] == 0) continue;
+    const auto rows = pair_token.index_select(0, order.narrow(0, start, count[e]));
+    start += count[e];
+    outputs.push_back(expert_modules_[e]->forward(tokens.index_select(0, rows)));
+  }
+  const auto sorted_gate = pair_gate.index_select(0, order);
+  const auto routed = torch::zeros_like(tokens).index_add(0, pair_token.index_select(0, order),
+                                                          torch::cat(outputs, 0) * sorted_gate);
+  out = out + routed;
+  return flat.index_copy(0, token_rows, out).view(x.sizes());
+}
+
+void MoEImpl::begin_epoch() {
+  torch::NoGradGuard no_grad;
+  if (next_load_.defined() && config_.moe_balance != "none")
+    load.copy_(next_load_.to(load.device()));
+  counts_ = torch::zeros({config_.moe_experts},
+                         torch::TensorOptions(torch::kInt64).device(load.device()));
+}
+
+ExpertUsage MoEImpl::end_epoch() {
+  const ExpertUsage usage = ExpertUsage::from_counts(activation_counts());
+  if (usage.activations > 0) set_next_load(usage.share);
+  return usage;
+}
+
+void MoEImpl::set_next_load(const std::vector<double>& share) {
+  next_load_ = torch::tensor(share, torch::kFloat64).to(torch::kFloat32);
+}
+
+std::vector<int64_t> MoEImpl::activation_counts() const {
+  const auto c = counts_.to(torch::kCPU).contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+}  // namespace lti

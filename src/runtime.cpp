@@ -1,0 +1,27 @@
+#include "lti/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "lti/errors.h"
+
+namespace lti {
+
+torch::Device pick_device(const std::string& choice) {
+  const bool cuda = torch::cuda::is_available();
+  if (choice == "cuda" && !cuda)
+    throw Error(kExitUsage, "--device cuda: no CUDA device is visible to this LibTorch build");
+  if (choice == "cuda" || (choice == "auto" && cuda)) return torch::Device(torch::kCUDA);
+  if (choice != "cpu" && choice != "auto")
+    throw Error(kExitUsage, "--device must be auto, cpu or cuda, not '" + choice + "'");
+  return torch::Device(torch::kCPU);
+}
+
+int set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  return threads;
+}
+
+}  // namespace lti

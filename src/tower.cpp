@@ -1,0 +1,93 @@
+#include "lti/tower.h"
+
+#include <cmath>
+#include <limits>
+
+namespace lti {
+
+namespace {
+torch::nn::LayerNorm layer_norm(int64_t h) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(1e-5));
+}
+}  // namespace
+
+AttentionImpl::AttentionImpl(int64_t hidden, int64_t heads, int64_t dim_head)
+    : heads_(heads), dim_head_(dim_head) {
+  qkv = register_module(
+      "qkv", torch::nn::Linear(torch::nn::LinearOptions(hidden, 3 * heads * dim_head).bias(false)));
+  out = register_module("out", torch::nn::Linear(heads * dim_head, hidden));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid,
+                                     int64_t queries) {
+  const int64_t b = x.size(0), t = x.size(1), inner = heads_ * dim_head_;
+  // qkv rows: all heads' q, then k, then v; head-major inside each (Appendix A).
+  const auto kv = torch::nn::functional::linear(x, qkv->weight.narrow(0, inner, 2 * inner))
+                      .view({b, t, 2, heads_, dim_head_})
+                      .permute({2, 0, 3, 1, 4});  // [2, B, heads, T, dh]
+  const auto q =
+      torch::nn::functional::linear(x.narrow(1, 0, queries), qkv->weight.narrow(0, 0, inner))
+          .view({b, queries, heads_, dim_head_})
+          .transpose(1, 2);  // [B, heads, Q, dh]
+  auto scores =
+      torch::matmul(q, kv[0].transpose(-2, -1)) / std::sqrt(static_cast<double>(dim_head_));
+  scores = scores.masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
+                              -std::numeric_limits<float>::infinity());
+  const auto context = torch::matmul(torch::softmax(scores, -1), kv[1]);  // [B, heads, Q, dh]
+  return out(context.transpose(1, 2).reshape({b, queries, inner}));
+}
+
+FeedForwardImpl::FeedForwardImpl(int64_t hidden) {
+  fc1 = register_module("fc1", torch::nn::Linear(hidden, 4 * hidden));
+  fc2 = register_module("fc2", torch::nn::Linear(4 * hidden, hidden));
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return fc2(torch::gelu(fc1(x)));  // exact (erf) GELU
+}
+
+BlockImpl::BlockImpl(const ModelConfig& c) {
+  attn_norm = register_module("attn_norm", layer_norm(c.hidden_dim));
+  attn = register_module("attn", Attention(c.hidden_dim, c.heads, c.dim_head));
+  ff_norm = register_module("ff_norm", layer_norm(c.hidden_dim));
+  ff = register_module("ff", FeedForward(c.hidden_dim));
+  drop = register_module("drop", torch::nn::Dropout(c.dropout));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid,
+                                 int64_t queries) {
+  auto h = x.narrow(1, 0, queries) + drop(attn(attn_norm(x), key_valid, queries));
+  return h + drop(ff(ff_norm(h)));
+}
+
+TowerImpl::TowerImpl(const ModelConfig& c, int64_t max_len) {
+  cls = register_parameter("cls", torch::randn({c.hidden_dim}) * 0.02);
+  pos = register_module("pos", torch::nn::Embedding(max_len + 1, c.hidden_dim));
+  {
+    torch::NoGradGuard no_grad;
+    pos->weight.normal_(0.0, 0.02);
+  }
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < c.depth; ++l) {
+    block_modules_.emplace_back(c);
+    blocks->push_back(block_modules_.back());
+  }
+  norm = register_module("norm", layer_norm(c.hidden_dim));
+}
+
+torch::Tensor TowerImpl::forward(const torch::Tensor& x, const torch::Tensor& position) {
+  const int64_t b = x.size(0), h = x.size(2);
+  // CLS is position 0, the most recent interaction 1, the one before it 2, ...
+  const auto cls_token = (cls + pos->weight[0]).view({1, 1, h}).expand({b, 1, h});
+  auto seq = torch::cat({cls_token, x + pos(position)}, 1);  // [B, 1 + L, H]
+  const auto key_valid =
+      torch::cat({torch::ones({b, 1}, position.options().dtype(torch::kBool)), position.gt(0)}, 1);
+  // Only the CLS output is read, so the last block computes the CLS position alone.
+  for (size_t l = 0; l < block_modules_.size(); ++l) {
+    const bool last = l + 1 == block_modules_.size();
+    seq = block_modules_[l]->forward(seq, key_valid, last ? 1 : seq.size(1));
+  }
+  return norm(seq.select(1, 0));
+}
+
+}  // namespace lti

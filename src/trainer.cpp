@@ -1,0 +1,350 @@
+#include "lti/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "lti/atomic_file.h"
+#include "lti/batch.h"
+#include "lti/data_summary.h"
+#include "lti/errors.h"
+#include "lti/objective.h"
+#include "lti/runtime.h"
+#include "lti/sequences.h"
+
+namespace lti {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int64_t valid_tokens(const SequenceBatch& b) {
+  int64_t n = 0;
+  for (int64_t p : b.position) n += p > 0;
+  return n;
+}
+
+// A progress bar on a terminal; a plain line every 10 s otherwise (logs, CI).
+class Progress {
+ public:
+  Progress(bool enabled, int64_t epoch, int64_t total)
+      : enabled_(enabled), tty_(::isatty(STDERR_FILENO)), epoch_(epoch), total_(total) {}
+  void update(int64_t step, double loss) {
+    if (!enabled_) return;
+    const double elapsed = seconds_since(start_);
+    if (tty_) {
+      const int width = 30, filled = static_cast<int>(width * step / std::max<int64_t>(total_, 1));
+      std::fprintf(stderr, "\repoch %lld [%s%s] %lld/%lld loss %.4f %.0fs", (long long)epoch_,
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                   (long long)step, (long long)total_, loss, elapsed);
+      if (step == total_) std::fprintf(stderr, "\n");
+    } else if (elapsed - last_line_ >= 10.0 || step == total_) {
+      last_line_ = elapsed;
+      spdlog::info("epoch {} step {}/{} loss {:.4f} ({:.0f} s)", epoch_, step, total_, loss,
+                   elapsed);
+    }
+  }
+
+ private:
+  bool enabled_, tty_;
+  int64_t epoch_, total_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double last_line_ = 0;
+};
+
+}  // namespace
+
+nlohmann::json EpochStats::to_json() const {
+  return {{"epoch", epoch},
+          {"steps", steps},
+          {"loss", loss},
+          {"val_loss", val_loss},
+          {"val_separation", val_separation},
+          {"tokens_per_s", tokens_per_s},
+          {"seconds", seconds},
+          {"expert_usage", usage.to_json()}};
+}
+
+std::string EpochStats::summary_line() const {
+  return fmt::format(
+      "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} {:.0f} tokens/s {:.1f} s | {}", epoch,
+      loss, val_loss, val_separation, tokens_per_s, seconds, usage.summary());
+}
+
+Trainer::Trainer(const Ingested& data, TrainOptions options)
+    : data_(data), options_(std::move(options)), device_(pick_device(options_.device)) {
+  options_.model.num_items = static_cast<int64_t>(data.encoders.item.num_known());
+  options_.model.num_categories = static_cast<int64_t>(data.encoders.category.num_known());
+  options_.model.min_item_count = data.encoders.item.min_count();
+  options_.model.validate();
+  for (size_t u = 0; u < data.data.num_users(); ++u) {
+    if (!split_user(data.data.user_rows(u)).trainable()) continue;
+    (is_validation_user(data.data.user_raw_id[u], options_.train.val_fraction) ? val_users_
+                                                                               : train_users_)
+        .push_back(u);
+  }
+  if (train_users_.size() < 2)
+    throw InputError("training needs at least two users with two or more interactions; found " +
+                     std::to_string(train_users_.size()));
+  torch::manual_seed(options_.train.seed);
+  model_ = std::make_unique<UserInterestModel>(options_.model);
+  model_->to(device_);
+  optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
+                                                    torch::optim::AdamOptions(options_.train.lr));
+}
+
+Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin,
+                                   size_t end) const {
+  std::vector<RowRange> long_parts, short_parts;
+  for (size_t i = begin; i < end; ++i) {
+    const UserSplit s = split_user(data_.data.user_rows(users[i]));
+    long_parts.push_back(s.long_part);
+    short_parts.push_back(s.short_part);
+  }
+  const auto& c = options_.model;
+  return {make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kLongMinLength),
+          make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kShortMinLength)};
+}
+
+double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
+  const auto long_in = BatchTensors::from(batch.long_part, device_);
+  const auto short_in = BatchTensors::from(batch.short_part, device_);
+  const auto negative = random_derangement(batch.long_part.batch, rng);
+  const auto negative_index = torch::tensor(negative, torch::kInt64).to(device_);
+  // Gradients are dropped rather than zeroed (PyTorch 2's set_to_none): an expert no token
+  // chose this step gets no stale-momentum update, and a resumed run, which starts without
+  // gradients, repeats an uninterrupted one exactly.
+  for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
+  const auto loss =
+      bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in), negative_index);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) return value;
+  loss.backward();
+  optimizer_->step();
+  tokens += valid_tokens(batch.long_part) + valid_tokens(batch.short_part);
+  return value;
+}
+
+std::pair<double, double> Trainer::validate() {
+  if (val_users_.size() < 2) return {0.0, 0.0};
+  torch::NoGradGuard no_grad;
+  model_->train(false);
+  Rng rng(options_.train.seed, 0xFA11);  // the same negatives every epoch
+  double loss = 0, sep = 0;
+  int64_t weight = 0;
+  const size_t bs = static_cast<size_t>(options_.train.batch_size);
+  for (size_t begin = 0; begin + 1 < val_users_.size(); begin += bs) {
+    const size_t end = std::min(val_users_.size(), begin + bs);
+    const Prepared batch = prepare(val_users_, begin, end);
+    const auto l = model_->encode_long(BatchTensors::from(batch.long_part, device_));
+    const auto s = model_->encode_short(BatchTensors::from(batch.short_part, device_));
+    const auto negative =
+        torch::tensor(random_derangement(l.size(0), rng), torch::kInt64).to(device_);
+    const int64_t n = l.size(0);
+    loss += bpr_loss(l, s, negative).item<double>() * n;
+    sep += separation(l, s) * n;
+    weight += n;
+  }
+  model_->train(true);
+  return {loss / weight, sep / weight};
+}
+
+std::vector<double> Trainer::first_step_losses(int64_t steps) {
+  std::vector<double> losses;
+  model_->train(true);
+  model_->moe_layer->begin_epoch();
+  torch::manual_seed(options_.train.seed + 1);
+  Rng rng(options_.train.seed, 1000000 + 1);
+  int64_t tokens = 0;
+  const size_t bs = static_cast<size_t>(options_.train.batch_size);
+  for (int64_t s = 0; s < steps; ++s) {
+    const size_t begin = (s * bs) % train_users_.size();
+    const size_t end = std::min(train_users_.size(), begin + bs);
+    if (end - begin < 2) break;
+    losses.push_back(train_step(prepare(train_users_, begin, end), rng, tokens));
+  }
+  return losses;
+}
+
+std::vector<EpochStats> Trainer::run() {
+  std::filesystem::create_directories(options_.save_dir);
+  std::vector<EpochStats> history = options_.resume ? restore() : std::vector<EpochStats>{};
+  if (!options_.resume) data_.encoders.save(options_.save_dir);
+  spdlog::info("training on {}: {} train users, {} validation users, {} parameters", device_.str(),
+               train_users_.size(), val_users_.size(), model_->parameter_count());
+  const size_t bs = static_cast<size_t>(options_.train.batch_size);
+  for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= options_.train.epochs;
+       ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    model_->train(true);
+    model_->moe_layer->begin_epoch();
+    // Dropout, shuffling and negatives are seeded per epoch, so a resumed run repeats exactly
+    // what an uninterrupted one does.
+    torch::manual_seed(options_.train.seed + static_cast<uint64_t>(epoch));
+    // Users shuffled each epoch, deterministically for the seed.
+    std::vector<size_t> order = train_users_;
+    Rng shuffle(options_.train.seed, static_cast<uint64_t>(epoch));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    Rng negatives(options_.train.seed, 1000000 + static_cast<uint64_t>(epoch));
+
+    // A final batch of one user has no negative: it joins the previous batch's epoch-mates.
+    std::vector<std::pair<size_t, size_t>> batches;
+    for (size_t b = 0; b < order.size(); b += bs)
+      batches.push_back({b, std::min(order.size(), b + bs)});
+    if (batches.size() > 1 && batches.back().second - batches.back().first < 2) {
+      batches.pop_back();
+      batches.back().second = order.size();
+    }
+    if (options_.train.max_steps_per_epoch > 0 &&
+        static_cast<int64_t>(batches.size()) > options_.train.max_steps_per_epoch)
+      batches.resize(static_cast<size_t>(options_.train.max_steps_per_epoch));
+
+    Progress progress(options_.progress, epoch, static_cast<int64_t>(batches.size()));
+    double loss_sum = 0;
+    int64_t tokens = 0;
+    // The next batch's features are built on another thread while this one trains.
+    auto next = std::async(std::launch::async,
+                           [&, b = batches[0]] { return prepare(order, b.first, b.second); });
+    for (size_t step = 0; step < batches.size(); ++step) {
+      const Prepared batch = next.get();
+      if (step + 1 < batches.size())
+        next = std::async(std::launch::async,
+                          [&, b = batches[step + 1]] { return prepare(order, b.first, b.second); });
+      const double loss = train_step(batch, negatives, tokens);
+      if (!std::isfinite(loss)) {
+        if (next.valid()) next.wait();
+        throw Error(
+            kExitDiverged,
+            fmt::format("epoch {} step {}: the loss is {}; training stopped. The model of the "
+                        "last completed epoch ({}) in '{}' is intact; try a lower --lr",
+                        epoch, step + 1, loss, history.size(), options_.save_dir));
+      }
+      loss_sum += loss;
+      progress.update(static_cast<int64_t>(step + 1), loss_sum / (step + 1));
+    }
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.steps = static_cast<int64_t>(batches.size());
+    stats.loss = loss_sum / batches.size();
+    stats.usage = model_->moe_layer->end_epoch();
+    const double train_seconds = seconds_since(start);
+    stats.tokens_per_s = tokens / train_seconds;
+    std::tie(stats.val_loss, stats.val_separation) = validate();
+    stats.seconds = seconds_since(start);
+    history.push_back(stats);
+    spdlog::info("{}", stats.summary_line());
+    save(history);
+  }
+  return history;
+}
+
+void Trainer::save(const std::vector<EpochStats>& history) {
+  const std::string& dir = options_.save_dir;
+  model_->save_weights(dir);
+  std::ostringstream optimizer_bytes;
+  torch::serialize::OutputArchive archive;
+  optimizer_->save(archive);
+  archive.save_to(optimizer_bytes);
+  write_file_atomically(dir + "/optimizer.pt", optimizer_bytes.str());
+
+  nlohmann::json j;
+  j["format_version"] = kFormatVersion;
+  j["model"] = options_.model.to_json();
+  j["train"] = options_.train.to_json();
+  j["vocabulary"] = {{"users", data_.encoders.user.num_known()},
+                     {"items", data_.encoders.item.num_known()},
+                     {"categories", data_.encoders.category.num_known()},
+                     {"item_table_rows", data_.encoders.item.table_size()},
+                     {"category_table_rows", data_.encoders.category.table_size()}};
+  j["data"] = DataSummary::compute(data_.stats, data_.data, data_.encoders).to_json();
+  j["users"] = {{"train", train_users_.size()}, {"validation", val_users_.size()}};
+  j["epochs_completed"] = history.size();
+  j["epochs"] = nlohmann::json::array();
+  for (const auto& e : history) j["epochs"].push_back(e.to_json());
+  j["device"] = device_.str();
+  j["libtorch"] = TORCH_VERSION;
+  // Written last: a model.json that names an epoch means that epoch's files are complete.
+  write_file_atomically(dir + "/model.json", j.dump(2) + "\n");
+}
+
+std::vector<EpochStats> Trainer::restore() {
+  const nlohmann::json j = read_model_json(options_.save_dir);
+  const ModelConfig saved = ModelConfig::from_json(j.at("model"));
+  if (saved.to_json() != options_.model.to_json())
+    throw ModelError("--resume: the model options or data differ from '" + options_.save_dir +
+                     "/model.json' (saved: " + saved.to_json().dump() + ")");
+  model_->load_weights(options_.save_dir);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(options_.save_dir + "/optimizer.pt", device_);
+    optimizer_->load(archive);
+  } catch (const c10::Error& e) {
+    throw ModelError("--resume: cannot read '" + options_.save_dir + "/optimizer.pt'");
+  }
+  std::vector<EpochStats> history;
+  for (const auto& e : j.at("epochs")) {
+    EpochStats s;
+    s.epoch = e.at("epoch");
+    s.steps = e.at("steps");
+    s.loss = e.at("loss");
+    s.val_loss = e.at("val_loss");
+    s.val_separation = e.at("val_separation");
+    s.tokens_per_s = e.at("tokens_per_s");
+    s.seconds = e.at("seconds");
+    s.usage = ExpertUsage::from_counts({});
+    s.usage.share = e.at("expert_usage").at("share").get<std::vector<double>>();
+    history.push_back(s);
+  }
+  // The shares measured in the last completed epoch route the next one.
+  if (!history.empty()) model_->moe_layer->set_next_load(history.back().usage.share);
+  spdlog::info("resuming after epoch {} from '{}'", history.size(), options_.save_dir);
+  return history;
+}
+
+nlohmann::json read_model_json(const std::string& save_dir) {
+  const std::string path = save_dir + "/model.json";
+  std::ifstream in(path);
+  if (!in) throw ModelError("no trained model in '" + save_dir + "': cannot open " + path);
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    if (j.value("format_version", 0) != kFormatVersion)
+      throw ModelError(path + ": unsupported format_version (expected " +
+                       std::to_string(kFormatVersion) + ")");
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(path + " is not valid JSON (truncated?): " + e.what());
+  }
+}
+
+std::unique_ptr<UserInterestModel> load_trained_model(const std::string& save_dir,
+                                                      const torch::Device& device,
+                                                      Encoders* encoders) {
+  const nlohmann::json j = read_model_json(save_dir);
+  const ModelConfig config = ModelConfig::from_json(j.at("model"));
+  Encoders loaded = Encoders::load(save_dir);
+  if (static_cast<int64_t>(loaded.item.num_known()) != config.num_items ||
+      static_cast<int64_t>(loaded.category.num_known()) != config.num_categories)
+    throw ModelError("'" + save_dir + "': encoder files do not match model.json (" +
+                     std::to_string(loaded.item.num_known()) + " items vs " +
+                     std::to_string(config.num_items) + ")");
+  auto model = std::make_unique<UserInterestModel>(config);
+  model->load_weights(save_dir);
+  model->to(device);
+  model->train(false);
+  if (encoders) *encoders = std::move(loaded);
+  return model;
+}
+
+}  // namespace lti

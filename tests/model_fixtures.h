@@ -1,0 +1,43 @@
+// Small models and data sets for the model tests: tiny enough for CI on two cores.
+#pragma once
+
+#include "lti/ingest.h"
+#include "lti/model_config.h"
+#include "lti/synth.h"
+#include "test_util.h"
+
+namespace lti::test {
+
+inline ModelConfig tiny_config(int64_t items = 50, int64_t categories = 10) {
+  ModelConfig c;
+  c.hidden_dim = 16;
+  c.item_embedding_dim = 8;
+  c.cate_embedding_dim = 8;
+  c.depth = 2;
+  c.heads = 2;
+  c.dim_head = 8;
+  c.n_max = 32;
+  c.k_max = 8;
+  c.moe_experts = 6;
+  c.moe_activated = 2;
+  c.moe_hidden = 16;
+  c.num_items = items;
+  c.num_categories = categories;
+  return c;
+}
+
+// Planted-interest synthetic data, ingested.
+inline Ingested planted_data(const TempDir& dir, uint64_t users = 240, uint64_t rows = 24000,
+                             uint64_t seed = 5, double interest_share = 0.9) {
+  SynthOptions o;
+  o.users = users;
+  o.rows = rows;
+  o.items = 3000;
+  o.categories = 60;
+  o.seed = seed;
+  o.interest_share = interest_share;
+  synthesize(o, dir.file("train.csv"));
+  return ingest(dir.file("train.csv"), {}, 1);
+}
+
+}  // namespace lti::test

@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include "lti/batch.h"
+#include "lti/model.h"
+#include "lti/sequences.h"
+#include "model_fixtures.h"
+
+using namespace lti;
+
+namespace {
+
+EncodedDataset two_users() {
+  RawInteractions rows;
+  for (int u = 0; u < 2; ++u) {
+    for (int i = 0; i < 6 + 5 * u; ++i) {
+      rows.user.push_back(10 + u);
+      rows.item.push_back(100 + (i * 7 + u) % 30);
+      rows.category.push_back(i % 5);
+      rows.behavior.push_back(static_cast<uint8_t>(1 + i % 4));
+      rows.time.push_back(*parse_hour("2014-11-20 00") + i * 5 + u);
+    }
+  }
+  return EncodedDataset::build(rows, Encoders::fit(rows, 1));
+}
+
+}  // namespace
+
+TEST(Tower, ShapesThroughTheWholeModel) {
+  torch::manual_seed(1);
+  UserInterestModel model(test::tiny_config());
+  const EncodedDataset ds = two_users();
+  const auto batch =
+      BatchTensors::from(make_batch(ds, {ds.user_rows(0), ds.user_rows(1)}, 32, 10), torch::kCPU);
+  EXPECT_EQ(model.feature_embedding(batch).sizes(),
+            (std::vector<int64_t>{2, 11, 16}));  // longest user: 11
+  EXPECT_EQ(model.encode_long(batch).sizes(), (std::vector<int64_t>{2, 16}));
+  const auto short_batch =
+      BatchTensors::from(make_batch(ds, {ds.user_rows(0), ds.user_rows(1)}, 8, 10), torch::kCPU);
+  EXPECT_EQ(model.encode_short(short_batch).sizes(), (std::vector<int64_t>{2, 16}));
+}
+
+TEST(Tower, AddingPaddingDoesNotChangeTheClsOutput) {
+  torch::manual_seed(2);
+  UserInterestModel model(test::tiny_config());
+  model.train(false);
+  torch::NoGradGuard no_grad;
+  const EncodedDataset ds = two_users();
+  const std::vector<RowRange> users = {ds.user_rows(0), ds.user_rows(1)};
+  const auto tight =
+      model.encode_long(BatchTensors::from(make_batch(ds, users, 32, 11), torch::kCPU));
+  const auto padded =
+      model.encode_long(BatchTensors::from(make_batch(ds, users, 32, 30), torch::kCPU));
+  EXPECT_LT((tight - padded).abs().max().item<double>(), 1e-6);
+  // A user alone gives the same vector as in a batch.
+  const auto alone =
+      model.encode_long(BatchTensors::from(make_batch(ds, {users[0]}, 32, 11), torch::kCPU));
+  EXPECT_LT((alone[0] - tight[0]).abs().max().item<double>(), 1e-6);
+}
+
+TEST(Tower, RecencyPositionsReachTheOutput) {
+  // The most recent interaction has position 1: changing row 1 of the position table changes
+  // the output, changing a row beyond the longest sequence does not.
+  torch::manual_seed(3);
+  ModelConfig c = test::tiny_config();
+  Tower tower(c, c.n_max);
+  tower->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({1, 4, 16});
+  const auto position = torch::tensor({{4, 3, 2, 1}}, torch::kInt64);
+  const auto base = tower(x, position);
+  // (A random change: a constant shift of every component would vanish in the LayerNorm.)
+  tower->pos->weight[20].add_(torch::randn({16}));
+  EXPECT_TRUE(torch::allclose(base, tower(x, position)));
+  tower->pos->weight[1].add_(torch::randn({16}));
+  EXPECT_FALSE(torch::allclose(base, tower(x, position)));
+}
+
+TEST(Tower, StateDictNamesFollowAppendixA) {
+  ModelConfig c = test::tiny_config();
+  UserInterestModel model(c);
+  std::set<std::string> names;
+  for (const auto& p : model.long_term->named_parameters()) names.insert(p.key());
+  for (const char* n :
+       {"cls", "pos.weight", "blocks.0.attn_norm.weight", "blocks.0.attn_norm.bias",
+        "blocks.0.attn.qkv.weight", "blocks.0.attn.out.weight", "blocks.0.attn.out.bias",
+        "blocks.1.ff_norm.weight", "blocks.1.ff.fc1.weight", "blocks.1.ff.fc1.bias",
+        "blocks.1.ff.fc2.weight", "blocks.1.ff.fc2.bias", "norm.weight", "norm.bias"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_EQ(names.size(), 2u + 2 * 11 + 2);
+  EXPECT_EQ(model.long_term->pos->weight.size(0), c.n_max + 1);
+  EXPECT_EQ(model.short_term->pos->weight.size(0), c.k_max + 1);
+  std::set<std::string> moe;
+  for (const auto& p : model.moe_layer->named_buffers()) moe.insert(p.key());
+  EXPECT_EQ(moe, (std::set<std::string>{"load"}));
+}
