@@ -54,6 +54,7 @@ int run_cli(int argc, char** argv) {
   add_synth_command(app, action);
   add_inspect_command(app, action);
   add_train_command(app, action);
+  add_export_command(app, action);
 
   try {
     app.parse(argc, argv);

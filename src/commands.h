@@ -14,6 +14,7 @@ using Action = std::function<int()>;
 void add_synth_command(CLI::App& app, Action& slot);
 void add_inspect_command(CLI::App& app, Action& slot);
 void add_train_command(CLI::App& app, Action& slot);
+void add_export_command(CLI::App& app, Action& slot);
 
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);

@@ -29,11 +29,22 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
       torch::nn::functional::linear(x.narrow(1, 0, queries), qkv->weight.narrow(0, 0, inner))
           .view({b, queries, heads_, dim_head_})
           .transpose(1, 2);  // [B, heads, Q, dh]
+#if TORCH_VERSION_MAJOR >= 2
+  // LibTorch 2.x has a fused kernel (flash / memory-efficient attention on CUDA, a fused
+  // kernel on CPU); the boolean mask marks the keys that take part.
+  const auto context =
+      at::scaled_dot_product_attention(q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));
+#else
+  // The [B, heads, Q, T] score tensor is the largest in the model: scale q instead of the
+  // scores, and add the padding mask in place, so no extra copy of it is made. (matmul does
+  // not keep its output for backward, so the in-place add is safe for autograd.)
   auto scores =
-      torch::matmul(q, kv[0].transpose(-2, -1)) / std::sqrt(static_cast<double>(dim_head_));
-  scores = scores.masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
-                              -std::numeric_limits<float>::infinity());
+      torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(dim_head_))), kv[0].transpose(-2, -1));
+  scores.add_(torch::zeros({b, 1, 1, t}, x.options())
+                  .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
+                               -std::numeric_limits<float>::infinity()));
   const auto context = torch::matmul(torch::softmax(scores, -1), kv[1]);  // [B, heads, Q, dh]
+#endif
   return out(context.transpose(1, 2).reshape({b, queries, inner}));
 }
 

@@ -1,0 +1,78 @@
+// A small Redis client over hiredis 0.14: connect with AUTH and SELECT, pipelined writes with
+// every reply checked, reconnection with backoff. hiredis 0.14 has no AUTH/SELECT helpers and
+// its redisReconnect drops pending commands, so this class re-sends both after every connect
+// and keeps a batch until all of its replies are read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lti/errors.h"
+
+struct redisContext;
+
+namespace lti {
+
+struct RedisError : Error {
+  explicit RedisError(const std::string& m) : Error(kExitRedis, m) {}
+};
+
+struct RedisAddress {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+
+  // "host:port", "host", ":port" or "redis://host[:port][/db]". A password in the URL is
+  // refused: it would be visible to every user of the machine (use REDISCLI_AUTH or a file).
+  static RedisAddress parse(const std::string& text);  // throws Error(kExitUsage)
+  std::string to_string() const;
+};
+
+struct RedisOptions {
+  RedisAddress address;
+  std::string password;          // empty = no AUTH
+  double timeout_seconds = 5.0;  // connect and per-reply timeout
+  int max_retries = 6;           // reconnect attempts for one batch, with doubling backoff
+  double first_backoff_seconds = 0.2;
+};
+
+// One SET command: key, value and an optional TTL in seconds (0 = none).
+struct SetCommand {
+  std::string key;
+  std::string value;
+};
+
+class RedisClient {
+ public:
+  explicit RedisClient(RedisOptions options);  // connects; throws RedisError
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Sends SET key value [EX ttl] for every command as one pipeline and reads every reply.
+  // A lost connection is re-established (with backoff) and the whole batch re-sent: SET is
+  // idempotent. Throws RedisError when Redis answers with an error (e.g. READONLY, OOM) or
+  // stays unreachable.
+  void set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds);
+
+  // Any single command; returns the reply as text (status, string or integer).
+  std::string command(const std::vector<std::string>& args);
+
+  uint64_t reconnects() const { return reconnects_; }
+
+ private:
+  void connect();
+  bool try_set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds,
+                   std::string& error);
+
+  RedisOptions options_;
+  redisContext* context_ = nullptr;
+  uint64_t reconnects_ = 0;
+};
+
+// Reads a password file (first line, without its newline). Throws Error(kExitUsage).
+std::string read_password_file(const std::string& path);
+
+}  // namespace lti

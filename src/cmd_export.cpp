@@ -1,0 +1,140 @@
+// `lti export`: every user's long-term vector into Redis.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "lti/errors.h"
+#include "lti/ingest.h"
+#include "lti/redis_client.h"
+#include "lti/runtime.h"
+#include "lti/trainer.h"
+#include "lti/user_vectors.h"
+#include "lti/vector_writer.h"
+
+namespace lti {
+
+namespace {
+
+// FNV-1a of model.json: it holds the run's hyper-parameters and per-epoch losses, so it
+// tells one trained model from another.
+std::string model_fingerprint(const std::string& save_dir) {
+  std::ifstream in(save_dir + "/model.json", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text.str()) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, Action& slot) {
+  struct Options {
+    std::string data_path = "DATA/train_user";
+    std::string save_dir = "saved_models";
+    std::string redis = "localhost:6379";
+    int db = -1;
+    std::string password_file;
+    std::string key_prefix;
+    int64_t ttl = 0;
+    int64_t batch_size = 512;
+    size_t write_batch = 1000;
+    std::string format = "json";
+    std::string device = "auto";
+    int threads = 0;
+    bool strict = false;
+  };
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "export",
+      "Compute every user's long-term vector with the trained model and write it to\n"
+      "Redis under the raw user id (JSON array of H floats by default)");
+  cmd->add_option("--data_path", opt->data_path, "CSV file, or folder of *.csv files")
+      ->capture_default_str();
+  cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
+      ->capture_default_str();
+  cmd->add_option("--redis", opt->redis, "Redis address: host:port or redis://host:port/db")
+      ->capture_default_str();
+  cmd->add_option("--db", opt->db, "Redis database number (overrides the one in --redis)");
+  cmd->add_option("--redis_password_file", opt->password_file,
+                  "File whose first line is the Redis password (or set REDISCLI_AUTH); never "
+                  "given on the command line");
+  cmd->add_option("--key_prefix", opt->key_prefix, "Prefix of every key (e.g. 'lti:user:')")
+      ->capture_default_str();
+  cmd->add_option("--ttl", opt->ttl, "Expire keys after this many seconds (0 = never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch_size", opt->batch_size, "Users per inference batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--write_batch", opt->write_batch, "SET commands per Redis pipeline")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--format", opt->format,
+                  "Value format: json (array of floats) or f32 (raw little-endian float32)")
+      ->check(CLI::IsMember({"json", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("--device", opt->device, "auto (CUDA when available), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "CPU threads for LibTorch (0 = all available CPUs)")
+      ->capture_default_str();
+  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
+
+  cmd->callback([opt, &slot] {
+    slot = [opt] {
+      RedisOptions redis_options;
+      redis_options.address = RedisAddress::parse(opt->redis);
+      if (opt->db >= 0) redis_options.address.db = opt->db;
+      if (!opt->password_file.empty()) {
+        redis_options.password = read_password_file(opt->password_file);
+      } else if (const char* env = std::getenv("REDISCLI_AUTH")) {
+        redis_options.password = env;
+      }
+      WriteOptions write;
+      write.key_prefix = opt->key_prefix;
+      write.ttl_seconds = opt->ttl;
+      write.batch = opt->write_batch;
+      write.format = parse_vector_format(opt->format);
+
+      set_threads(opt->threads);
+      const torch::Device device = pick_device(opt->device);
+      // Connect first: an unreachable Redis fails in seconds, not after the inference.
+      RedisClient redis(redis_options);
+      Encoders encoders;
+      auto model = load_trained_model(opt->save_dir, device, &encoders);
+      write.model_fingerprint = model_fingerprint(opt->save_dir);
+      ReadOptions read_options;
+      read_options.strict = opt->strict;
+      const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));
+
+      const auto start = std::chrono::steady_clock::now();
+      const auto vectors = compute_user_vectors(*model, data.data, opt->batch_size, device);
+      const double inference_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const size_t users = data.data.num_users();
+      spdlog::info("computed {} vectors in {:.1f} s ({:.0f} users/s); writing to Redis at {}",
+                   users, inference_seconds, users / inference_seconds,
+                   redis_options.address.to_string());
+      const WriteReport report =
+          write_vectors(redis, data.data.user_raw_id, vectors,
+                        static_cast<size_t>(model->config().hidden_dim), write);
+      std::cout << fmt::format(
+          "users expected {}, written {}, failed {}; inference {:.1f} s ({:.0f} users/s), "
+          "write {:.1f} s ({:.0f} users/s); redis {} reconnect(s); metadata key {}lti:meta\n",
+          report.expected, report.written, report.expected - report.written, inference_seconds,
+          users / inference_seconds, report.seconds,
+          report.written / std::max(report.seconds, 1e-9), redis.reconnects(), write.key_prefix);
+      return report.written == report.expected ? kExitOk : kExitRedis;
+    };
+  });
+}
+
+}  // namespace lti

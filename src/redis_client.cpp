@@ -1,0 +1,222 @@
+#include "lti/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+namespace lti {
+
+RedisAddress RedisAddress::parse(const std::string& text) {
+  auto fail = [&](const std::string& why) {
+    throw Error(kExitUsage,
+                "--redis '" + text + "': " + why + " (expected host:port or redis://host:port/db)");
+  };
+  RedisAddress a;
+  std::string rest = text;
+  bool url = false;
+  if (rest.rfind("redis://", 0) == 0) {
+    url = true;
+    rest = rest.substr(8);
+    const auto at = rest.rfind('@');
+    if (at != std::string::npos) {
+      if (at > 0 && rest.substr(0, at) != ":")
+        throw Error(kExitUsage,
+                    "--redis: a password on the command line is visible to every user of the "
+                    "machine; put it in REDISCLI_AUTH or a file named by --redis_password_file");
+      rest = rest.substr(at + 1);
+    }
+    const auto slash = rest.find('/');
+    if (slash != std::string::npos) {
+      const std::string db = rest.substr(slash + 1);
+      rest = rest.substr(0, slash);
+      if (!db.empty()) {
+        try {
+          size_t used = 0;
+          a.db = std::stoi(db, &used);
+          if (used != db.size() || a.db < 0) fail("bad database number '" + db + "'");
+        } catch (const std::logic_error&) {
+          fail("bad database number '" + db + "'");
+        }
+      }
+    }
+  }
+  const auto colon = rest.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string port = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    try {
+      size_t used = 0;
+      a.port = std::stoi(port, &used);
+      if (used != port.size() || a.port <= 0 || a.port > 65535) fail("bad port '" + port + "'");
+    } catch (const std::logic_error&) {
+      fail("bad port '" + port + "'");
+    }
+  }
+  if (!rest.empty()) a.host = rest;
+  if (a.host == "localhost") a.host = "127.0.0.1";
+  (void)url;
+  return a;
+}
+
+std::string RedisAddress::to_string() const {
+  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+}
+
+std::string read_password_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(kExitUsage, "--redis_password_file: cannot read '" + path + "'");
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+namespace {
+
+timeval to_timeval(double seconds) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(seconds);
+  tv.tv_usec = static_cast<suseconds_t>((seconds - tv.tv_sec) * 1e6);
+  return tv;
+}
+
+std::string reply_text(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    default:
+      return "(reply type " + std::to_string(r->type) + ")";
+  }
+}
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+}  // namespace
+
+RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) { connect(); }
+
+RedisClient::~RedisClient() {
+  if (context_) redisFree(context_);
+}
+
+void RedisClient::connect() {
+  if (context_) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
+  const std::string where = options_.address.host + ":" + std::to_string(options_.address.port);
+  context_ = redisConnectWithTimeout(options_.address.host.c_str(), options_.address.port,
+                                     to_timeval(options_.timeout_seconds));
+  if (!context_) throw RedisError("cannot allocate a Redis context");
+  if (context_->err)
+    throw RedisError("cannot connect to Redis at " + where + ": " + context_->errstr);
+  redisSetTimeout(context_, to_timeval(options_.timeout_seconds));
+  // AUTH and SELECT again after every connect: a new connection starts unauthenticated in db 0.
+  if (!options_.password.empty()) {
+    const char* argv[2] = {"AUTH", options_.password.c_str()};
+    const size_t len[2] = {4, options_.password.size()};
+    Reply r(static_cast<redisReply*>(redisCommandArgv(context_, 2, argv, len)));
+    if (!r) throw RedisError("Redis at " + where + ": AUTH failed: " + context_->errstr);
+    if (r->type == REDIS_REPLY_ERROR)
+      throw RedisError("Redis at " + where + " refused the password: " + reply_text(r.get()));
+  }
+  if (options_.address.db != 0) {
+    const std::string db = std::to_string(options_.address.db);
+    const char* argv[2] = {"SELECT", db.c_str()};
+    const size_t len[2] = {6, db.size()};
+    Reply r(static_cast<redisReply*>(redisCommandArgv(context_, 2, argv, len)));
+    if (!r) throw RedisError("Redis at " + where + ": SELECT failed: " + context_->errstr);
+    if (r->type == REDIS_REPLY_ERROR)
+      throw RedisError("Redis at " + where + ": SELECT " + db + ": " + reply_text(r.get()));
+  }
+  // A server that requires a password answers the first command with NOAUTH: ask now.
+  const char* ping[1] = {"PING"};
+  const size_t ping_len[1] = {4};
+  Reply r(static_cast<redisReply*>(redisCommandArgv(context_, 1, ping, ping_len)));
+  if (!r) throw RedisError("Redis at " + where + " does not answer: " + context_->errstr);
+  if (r->type == REDIS_REPLY_ERROR)
+    throw RedisError(
+        "Redis at " + where + ": " + reply_text(r.get()) +
+        (options_.password.empty() ? " (set REDISCLI_AUTH or --redis_password_file)" : ""));
+}
+
+std::string RedisClient::command(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> len;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    len.push_back(a.size());
+  }
+  Reply r(static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data())));
+  if (!r)
+    throw RedisError(std::string("Redis command ") + args.at(0) + " failed: " + context_->errstr);
+  if (r->type == REDIS_REPLY_ERROR)
+    throw RedisError("Redis answered " + args.at(0) + " with: " + reply_text(r.get()));
+  return reply_text(r.get());
+}
+
+bool RedisClient::try_set_all(const std::vector<SetCommand>& commands, int64_t ttl,
+                              std::string& error) {
+  const std::string ttl_text = std::to_string(ttl);
+  for (const auto& c : commands) {
+    const char* argv[5] = {"SET", c.key.data(), c.value.data(), "EX", ttl_text.data()};
+    const size_t len[5] = {3, c.key.size(), c.value.size(), 2, ttl_text.size()};
+    if (redisAppendCommandArgv(context_, ttl > 0 ? 5 : 3, argv, len) != REDIS_OK) {
+      error = context_->errstr;
+      return false;
+    }
+  }
+  // Every reply is read before the batch counts as written.
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      error = context_->errstr;
+      return false;
+    }
+    Reply r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_ERROR)
+      throw RedisError("Redis refused SET " + commands[i].key + ": " + reply_text(r.get()));
+    if (r->type != REDIS_REPLY_STATUS || reply_text(r.get()) != "OK")
+      throw RedisError("unexpected reply to SET " + commands[i].key + ": " + reply_text(r.get()));
+  }
+  return true;
+}
+
+void RedisClient::set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds) {
+  std::string error;
+  if (context_ && !context_->err && try_set_all(commands, ttl_seconds, error)) return;
+  double backoff = options_.first_backoff_seconds;
+  for (int attempt = 1; attempt <= options_.max_retries; ++attempt) {
+    spdlog::warn("Redis connection lost ({}); reconnecting in {:.1f} s (attempt {}/{})",
+                 error.empty() ? "no connection" : error, backoff, attempt, options_.max_retries);
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    backoff *= 2;
+    try {
+      connect();
+      ++reconnects_;
+    } catch (const RedisError& e) {
+      error = e.what();
+      continue;
+    }
+    if (try_set_all(commands, ttl_seconds, error)) return;
+  }
+  throw RedisError("Redis at " + options_.address.host + ":" +
+                   std::to_string(options_.address.port) + " stayed unreachable after " +
+                   std::to_string(options_.max_retries) + " reconnect attempts (" + error + ")");
+}
+
+}  // namespace lti

@@ -1,0 +1,153 @@
+// `lti export` end to end against a real redis-server, checked against in-process vectors
+// and read back by a real Python client as the original design does.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/trainer.h"
+#include "lti/user_vectors.h"
+#include "lti/vector_writer.h"
+#include "model_fixtures.h"
+#include "redis_server.h"
+
+using namespace lti;
+
+namespace {
+
+class ExportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir;
+    data_ = new Ingested(test::planted_data(*dir_, 80, 5000));
+    TrainOptions o;
+    o.model = test::tiny_config();
+    o.train.epochs = 1;
+    o.train.batch_size = 16;
+    o.save_dir = dir_->file("model");
+    o.device = "cpu";
+    o.progress = false;
+    Trainer(*data_, o).run();
+    // The same batches (export's default of 512 users) and threads (1) as the export below,
+    // so the in-process vectors are bit-for-bit the ones export computes.
+    torch::set_num_threads(1);
+    Encoders encoders;
+    auto model = load_trained_model(dir_->file("model"), torch::kCPU, &encoders);
+    vectors_ = new std::vector<float>(compute_user_vectors(*model, data_->data, 512, torch::kCPU));
+  }
+  static void TearDownTestSuite() {
+    delete vectors_;
+    delete data_;
+    delete dir_;
+  }
+
+  std::string export_command(int port, const std::string& extra) const {
+    return std::string(LTI_EXE) + " export --threads 1 --data_path " + dir_->file("train.csv") +
+           " --save_dir " + dir_->file("model") + " --redis 127.0.0.1:" + std::to_string(port) +
+           " " + extra;
+  }
+  const float* vector_of(size_t u) const { return &(*vectors_)[u * 16]; }
+
+  static test::TempDir* dir_;
+  static Ingested* data_;
+  static std::vector<float>* vectors_;
+};
+
+test::TempDir* ExportTest::dir_ = nullptr;
+Ingested* ExportTest::data_ = nullptr;
+std::vector<float>* ExportTest::vectors_ = nullptr;
+
+}  // namespace
+
+TEST_F(ExportTest, EveryUserIsWrittenAndEqualsTheInProcessVector) {
+  test::RedisServer server;
+  std::string out;
+  ASSERT_EQ(
+      test::run_command(export_command(server.port(), "--key_prefix lti:u: --db 3 --ttl 600"), out),
+      0)
+      << out;
+  EXPECT_NE(out.find("users expected 80, written 80, failed 0"), std::string::npos) << out;
+  RedisOptions o;
+  o.address.port = server.port();
+  o.address.db = 3;
+  RedisClient reader(o);
+  EXPECT_EQ(reader.command({"DBSIZE"}), "81");
+  for (size_t u = 0; u < data_->data.num_users(); ++u) {
+    const auto json = nlohmann::json::parse(
+        reader.command({"GET", "lti:u:" + std::to_string(data_->data.user_raw_id[u])}));
+    ASSERT_EQ(json.size(), 16u);
+    for (size_t i = 0; i < 16; ++i)
+      ASSERT_EQ(static_cast<float>(json[i].get<double>()), vector_of(u)[i]) << u << " " << i;
+  }
+  EXPECT_GT(
+      std::stoi(reader.command({"TTL", "lti:u:" + std::to_string(data_->data.user_raw_id[0])})),
+      500);
+  const auto meta = nlohmann::json::parse(reader.command({"GET", "lti:u:lti:meta"}));
+  EXPECT_EQ(meta.at("users"), 80);
+  EXPECT_EQ(meta.at("dimension"), 16);
+}
+
+TEST_F(ExportTest, F32FormatHoldsTheRawFloats) {
+  test::RedisServer server;
+  std::string out;
+  ASSERT_EQ(test::run_command(export_command(server.port(), "--format f32"), out), 0) << out;
+  RedisOptions o;
+  o.address.port = server.port();
+  RedisClient reader(o);
+  const std::string raw = reader.command({"GET", std::to_string(data_->data.user_raw_id[5])});
+  ASSERT_EQ(raw.size(), 16u * 4);
+  EXPECT_EQ(std::memcmp(raw.data(), vector_of(5), raw.size()), 0);
+}
+
+TEST_F(ExportTest, PythonRedisClientReadsTheVectorAsTheOriginalDesignDoes) {
+  std::string out;
+  if (test::run_command(std::string(LTI_PYTHON) + " -c 'import redis'", out) != 0) {
+    if (std::getenv("CI")) FAIL() << "python3-redis is required in CI: " << out;
+    GTEST_SKIP() << "python3-redis not available";
+  }
+  test::RedisServer server;
+  ASSERT_EQ(test::run_command(export_command(server.port(), ""), out), 0) << out;
+  const uint64_t user = data_->data.user_raw_id[11];
+  const std::string script =
+      "import redis, json; r = redis.Redis(port=" + std::to_string(server.port()) +
+      "); vec = json.loads(r.get('" + std::to_string(user) + "')); print(json.dumps(vec))";
+  ASSERT_EQ(test::run_command(std::string(LTI_PYTHON) + " -c \"" + script + "\"", out), 0) << out;
+  const auto vec = nlohmann::json::parse(out);
+  ASSERT_EQ(vec.size(), 16u);
+  for (size_t i = 0; i < 16; ++i)
+    EXPECT_EQ(static_cast<float>(vec[i].get<double>()), vector_of(11)[i]);
+}
+
+TEST_F(ExportTest, ClearErrorsForNoServerWrongPasswordAndMissingModel) {
+  std::string out;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(test::run_command(export_command(test::free_loopback_port(), ""), out), 5) << out;
+  EXPECT_NE(out.find("cannot connect to Redis"), std::string::npos) << out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+
+  test::RedisServer secured({"--requirepass", "pw1"});
+  EXPECT_EQ(test::run_command("REDISCLI_AUTH=nope " + export_command(secured.port(), ""), out), 5)
+      << out;
+  EXPECT_NE(out.find("refused the password"), std::string::npos) << out;
+  test::write_text(dir_->file("pw.txt"), "pw1\n");
+  EXPECT_EQ(
+      test::run_command(
+          export_command(secured.port(), "--redis_password_file " + dir_->file("pw.txt")), out),
+      0)
+      << out;
+  EXPECT_EQ(out.find("pw1"), std::string::npos) << "password printed: " << out;
+  EXPECT_EQ(test::run_command(export_command(secured.port(), "")
+                                  .replace(export_command(secured.port(), "").find("redis 127"), 9,
+                                           "redis redis://:pw1@127"),
+                              out),
+            2)
+      << out;
+
+  test::RedisServer server;
+  const std::string no_model = std::string(LTI_EXE) + " export --data_path " +
+                               dir_->file("train.csv") + " --save_dir " + dir_->file("nothing") +
+                               " --redis 127.0.0.1:" + std::to_string(server.port());
+  EXPECT_EQ(test::run_command(no_model, out), 4) << out;
+  EXPECT_NE(out.find("no trained model"), std::string::npos) << out;
+}
