@@ -55,6 +55,7 @@ int run_cli(int argc, char** argv) {
   add_inspect_command(app, action);
   add_train_command(app, action);
   add_export_command(app, action);
+  add_eval_command(app, action);
 
   try {
     app.parse(argc, argv);

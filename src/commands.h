@@ -15,6 +15,7 @@ void add_synth_command(CLI::App& app, Action& slot);
 void add_inspect_command(CLI::App& app, Action& slot);
 void add_train_command(CLI::App& app, Action& slot);
 void add_export_command(CLI::App& app, Action& slot);
+void add_eval_command(CLI::App& app, Action& slot);
 
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);

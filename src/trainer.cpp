@@ -16,9 +16,11 @@
 #include "lti/batch.h"
 #include "lti/data_summary.h"
 #include "lti/errors.h"
+#include "lti/evaluation.h"
 #include "lti/objective.h"
 #include "lti/runtime.h"
 #include "lti/sequences.h"
+#include "lti/training_report.h"
 
 namespace lti {
 
@@ -72,6 +74,7 @@ nlohmann::json EpochStats::to_json() const {
           {"loss", loss},
           {"val_loss", val_loss},
           {"val_separation", val_separation},
+          {"val_recall_at_10", val_recall_at_10},
           {"tokens_per_s", tokens_per_s},
           {"seconds", seconds},
           {"expert_usage", usage.to_json()}};
@@ -79,8 +82,10 @@ nlohmann::json EpochStats::to_json() const {
 
 std::string EpochStats::summary_line() const {
   return fmt::format(
-      "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} {:.0f} tokens/s {:.1f} s | {}", epoch,
-      loss, val_loss, val_separation, tokens_per_s, seconds, usage.summary());
+      "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} val_R@10 {:.4f} {:.0f} tokens/s {:.1f} "
+      "s | {}",
+      epoch, loss, val_loss, val_separation, val_recall_at_10, tokens_per_s, seconds,
+      usage.summary());
 }
 
 Trainer::Trainer(const Ingested& data, TrainOptions options)
@@ -137,12 +142,13 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   return value;
 }
 
-std::pair<double, double> Trainer::validate() {
-  if (val_users_.size() < 2) return {0.0, 0.0};
+Trainer::Validation Trainer::validate() {
+  Validation v;
+  if (val_users_.size() < 2) return v;
   torch::NoGradGuard no_grad;
   model_->train(false);
   Rng rng(options_.train.seed, 0xFA11);  // the same negatives every epoch
-  double loss = 0, sep = 0;
+  std::vector<torch::Tensor> longs, shorts;
   int64_t weight = 0;
   const size_t bs = static_cast<size_t>(options_.train.batch_size);
   for (size_t begin = 0; begin + 1 < val_users_.size(); begin += bs) {
@@ -150,15 +156,21 @@ std::pair<double, double> Trainer::validate() {
     const Prepared batch = prepare(val_users_, begin, end);
     const auto l = model_->encode_long(BatchTensors::from(batch.long_part, device_));
     const auto s = model_->encode_short(BatchTensors::from(batch.short_part, device_));
-    const auto negative =
-        torch::tensor(random_derangement(l.size(0), rng), torch::kInt64).to(device_);
     const int64_t n = l.size(0);
-    loss += bpr_loss(l, s, negative).item<double>() * n;
-    sep += separation(l, s) * n;
-    weight += n;
+    if (n >= 2) {
+      const auto negative = torch::tensor(random_derangement(n, rng), torch::kInt64).to(device_);
+      v.loss += bpr_loss(l, s, negative).item<double>() * n;
+      v.separation += separation(l, s) * n;
+      weight += n;
+    }
+    longs.push_back(l);
+    shorts.push_back(s);
   }
+  v.loss /= weight;
+  v.separation /= weight;
+  v.recall_at_10 = retrieval_metrics(torch::cat(longs), torch::cat(shorts)).recall_at_10;
   model_->train(true);
-  return {loss / weight, sep / weight};
+  return v;
 }
 
 std::vector<double> Trainer::first_step_losses(int64_t steps) {
@@ -241,7 +253,10 @@ std::vector<EpochStats> Trainer::run() {
     stats.usage = model_->moe_layer->end_epoch();
     const double train_seconds = seconds_since(start);
     stats.tokens_per_s = tokens / train_seconds;
-    std::tie(stats.val_loss, stats.val_separation) = validate();
+    const Validation v = validate();
+    stats.val_loss = v.loss;
+    stats.val_separation = v.separation;
+    stats.val_recall_at_10 = v.recall_at_10;
     stats.seconds = seconds_since(start);
     history.push_back(stats);
     spdlog::info("{}", stats.summary_line());
@@ -275,6 +290,7 @@ void Trainer::save(const std::vector<EpochStats>& history) {
   for (const auto& e : history) j["epochs"].push_back(e.to_json());
   j["device"] = device_.str();
   j["libtorch"] = TORCH_VERSION;
+  write_file_atomically(dir + "/report.html", render_training_report(j));
   // Written last: a model.json that names an epoch means that epoch's files are complete.
   write_file_atomically(dir + "/model.json", j.dump(2) + "\n");
 }
@@ -301,6 +317,7 @@ std::vector<EpochStats> Trainer::restore() {
     s.loss = e.at("loss");
     s.val_loss = e.at("val_loss");
     s.val_separation = e.at("val_separation");
+    s.val_recall_at_10 = e.value("val_recall_at_10", 0.0);
     s.tokens_per_s = e.at("tokens_per_s");
     s.seconds = e.at("seconds");
     s.usage = ExpertUsage::from_counts({});

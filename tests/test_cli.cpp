@@ -121,6 +121,17 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
       << out;
   EXPECT_NE(out.find("resuming after epoch 2"), std::string::npos) << out;
   EXPECT_NE(out.find("trained 3 epoch(s)"), std::string::npos) << out;
+  ASSERT_EQ(
+      run_command(
+          kLti + " eval --threads 1 --data_path " + csv + " --save_dir " + dir.file("model"), out),
+      0)
+      << out;
+  EXPECT_NE(out.find("mean pooling"), std::string::npos) << out;
+  EXPECT_NE(out.find("Recall@10"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("model/report.html")));
+  EXPECT_EQ(
+      run_command(kLti + " eval --data_path " + csv + " --save_dir " + dir.file("nothing"), out), 4)
+      << out;
   EXPECT_EQ(run_command(kLti + " train --moe_activated 9 --moe_experts 4 --data_path " + csv, out),
             2);
   EXPECT_NE(out.find("--moe_activated must not exceed --moe_experts"), std::string::npos) << out;

@@ -61,13 +61,15 @@ TEST(Trainer, LearnsPlantedInterests) {
   const Ingested data = test::planted_data(dir);
   Trainer trainer(data, tiny_options(dir.file("model"), 4));
   ASSERT_GE(trainer.validation_users(), 20u);
-  const auto [loss_before, sep_before] = trainer.validate();
+  const auto before = trainer.validate();
+  const double loss_before = before.loss, sep_before = before.separation;
   const auto history = trainer.run();
   ASSERT_EQ(history.size(), 4u);
   EXPECT_LT(history.back().loss, history.front().loss);
   EXPECT_LT(history.back().val_loss, loss_before);
   EXPECT_GT(history.back().val_separation, sep_before + 0.1)
       << "separation before " << sep_before << " after " << history.back().val_separation;
+  EXPECT_GT(history.back().val_recall_at_10, before.recall_at_10);
 }
 
 TEST(Trainer, SameSeedSameThreadsSameLosses) {

@@ -20,9 +20,10 @@ namespace lti {
 struct EpochStats {
   int64_t epoch = 0;  // 1-based
   int64_t steps = 0;
-  double loss = 0;            // mean training BPR loss
-  double val_loss = 0;        // BPR loss on validation users (eval mode, fixed negatives)
-  double val_separation = 0;  // mean cos(own pair) - mean cos(other pairs), validation users
+  double loss = 0;              // mean training BPR loss
+  double val_loss = 0;          // BPR loss on validation users (eval mode, fixed negatives)
+  double val_separation = 0;    // mean cos(own pair) - mean cos(other pairs), validation users
+  double val_recall_at_10 = 0;  // long vectors retrieving their own short vector (SPEC 8)
   double tokens_per_s = 0;
   double seconds = 0;
   ExpertUsage usage;
@@ -49,8 +50,12 @@ class Trainer {
   // the loss stops being finite; the checkpoint of the last completed epoch stays intact.
   std::vector<EpochStats> run();
 
-  // Validation BPR loss and separation of the model as it is now (eval mode).
-  std::pair<double, double> validate();
+  // Validation figures of the model as it is now (eval mode).
+  struct Validation {
+    double loss = 0, separation = 0, recall_at_10 = 0;
+  };
+  Validation validate();
+  const std::vector<size_t>& validation_user_indices() const { return val_users_; }
 
   // Training steps of one epoch; exposed for tests that check determinism step by step.
   std::vector<double> first_step_losses(int64_t steps);

@@ -1,0 +1,51 @@
+// Representation quality (SPEC section 8): do long vectors retrieve their own user's short
+// vector among all validation users? Compared with a mean-pooling baseline and chance.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/dataset.h"
+#include "lti/model.h"
+
+namespace lti {
+
+struct RetrievalMetrics {
+  double recall_at_1 = 0, recall_at_10 = 0, recall_at_50 = 0, mrr = 0;
+  size_t users = 0;
+  nlohmann::json to_json() const;
+};
+
+// Query i's target is target i. Cosine similarity against every target, in chunks of
+// `chunk` queries, so no N x N matrix is ever held (rank = 1 + targets scoring higher).
+RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
+                                   int64_t chunk = 256);
+
+// What a random ranking scores on average among n users.
+RetrievalMetrics chance_metrics(size_t n);
+
+// Long and short vectors of users (indices into `data`), from the towers or, with
+// `mean_pooling`, as the mean of the feature-embedding output over each sequence.
+struct PairVectors {
+  torch::Tensor long_vec, short_vec;  // [users, H]
+};
+PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
+                         const std::vector<size_t>& users, int64_t batch_size,
+                         const torch::Device& device, bool mean_pooling);
+
+struct EvalResult {
+  RetrievalMetrics model, mean_pooling, chance;
+  std::string table() const;
+  nlohmann::json to_json() const;
+};
+
+// Evaluates the trainable users among `users` (inference mode).
+EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
+                    const std::vector<size_t>& users, int64_t batch_size,
+                    const torch::Device& device);
+
+}  // namespace lti

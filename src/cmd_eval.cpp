@@ -1,0 +1,79 @@
+// `lti eval`: retrieval quality of the trained model on the validation users, against mean
+// pooling and chance.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "lti/errors.h"
+#include "lti/evaluation.h"
+#include "lti/ingest.h"
+#include "lti/model_config.h"
+#include "lti/runtime.h"
+#include "lti/trainer.h"
+
+namespace lti {
+
+void add_eval_command(CLI::App& app, Action& slot) {
+  struct Options {
+    std::string data_path = "DATA/train_user";
+    std::string save_dir = "saved_models";
+    double val_fraction = -1;
+    int64_t batch_size = 256;
+    std::string device = "auto";
+    int threads = 0;
+    bool json = false;
+    bool strict = false;
+  };
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval",
+      "Measure representation quality on the validation users: each long vector ranks the\n"
+      "short vectors of all validation users by cosine; Recall@1/10/50 and MRR of the\n"
+      "user's own, for the model, a mean-pooling baseline and chance");
+  cmd->add_option("--data_path", opt->data_path, "CSV file, or folder of *.csv files")
+      ->capture_default_str();
+  cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
+      ->capture_default_str();
+  cmd->add_option("--val_fraction", opt->val_fraction,
+                  "Validation share (default: the one training used, from model.json)");
+  cmd->add_option("--batch_size", opt->batch_size, "Users per inference batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--device", opt->device, "auto (CUDA when available), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "CPU threads for LibTorch (0 = all available CPUs)")
+      ->capture_default_str();
+  cmd->add_flag("--json", opt->json, "Print the results as JSON");
+  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
+
+  cmd->callback([opt, &slot] {
+    slot = [opt] {
+      set_threads(opt->threads);
+      const torch::Device device = pick_device(opt->device);
+      const nlohmann::json meta = read_model_json(opt->save_dir);
+      const double val_fraction =
+          opt->val_fraction >= 0 ? opt->val_fraction : meta.at("train").value("val_fraction", 0.1);
+      Encoders encoders;
+      auto model = load_trained_model(opt->save_dir, device, &encoders);
+      ReadOptions read_options;
+      read_options.strict = opt->strict;
+      const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));
+      std::vector<size_t> users;
+      for (size_t u = 0; u < data.data.num_users(); ++u)
+        if (is_validation_user(data.data.user_raw_id[u], val_fraction)) users.push_back(u);
+      if (users.size() < 2)
+        throw InputError("evaluation needs at least two validation users; found " +
+                         std::to_string(users.size()));
+      const EvalResult result = evaluate(*model, data.data, users, opt->batch_size, device);
+      if (opt->json)
+        std::cout << result.to_json().dump(2) << "\n";
+      else
+        std::cout << result.table();
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace lti

@@ -1,0 +1,128 @@
+#include "lti/evaluation.h"
+
+#include <fmt/format.h>
+
+#include "lti/batch.h"
+#include "lti/sequences.h"
+#include "lti/tensor_batch.h"
+
+namespace lti {
+
+nlohmann::json RetrievalMetrics::to_json() const {
+  return {{"recall@1", recall_at_1},
+          {"recall@10", recall_at_10},
+          {"recall@50", recall_at_50},
+          {"mrr", mrr},
+          {"users", users}};
+}
+
+RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
+                                   int64_t chunk) {
+  namespace F = torch::nn::functional;
+  RetrievalMetrics m;
+  const int64_t n = queries.size(0);
+  m.users = static_cast<size_t>(n);
+  if (n == 0) return m;
+  const auto q = F::normalize(queries.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
+  const auto t = F::normalize(targets.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
+  double hits1 = 0, hits10 = 0, hits50 = 0, reciprocal = 0;
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    const int64_t rows = std::min(chunk, n - begin);
+    const auto sims = torch::matmul(q.narrow(0, begin, rows), t.t());  // [rows, n]
+    const auto own = sims.gather(
+        1, torch::arange(begin, begin + rows, sims.options().dtype(torch::kInt64)).unsqueeze(1));
+    const auto rank = (sims > own).sum(1).to(torch::kFloat64) + 1;  // ties count in our favour
+    hits1 += (rank <= 1).sum().item<double>();
+    hits10 += (rank <= 10).sum().item<double>();
+    hits50 += (rank <= 50).sum().item<double>();
+    reciprocal += rank.reciprocal().sum().item<double>();
+  }
+  m.recall_at_1 = hits1 / n;
+  m.recall_at_10 = hits10 / n;
+  m.recall_at_50 = hits50 / n;
+  m.mrr = reciprocal / n;
+  return m;
+}
+
+RetrievalMetrics chance_metrics(size_t n) {
+  RetrievalMetrics m;
+  m.users = n;
+  if (n == 0) return m;
+  const double dn = static_cast<double>(n);
+  m.recall_at_1 = std::min(1.0, 1 / dn);
+  m.recall_at_10 = std::min(1.0, 10 / dn);
+  m.recall_at_50 = std::min(1.0, 50 / dn);
+  double harmonic = 0;
+  for (size_t r = 1; r <= n; ++r) harmonic += 1.0 / r;
+  m.mrr = harmonic / dn;
+  return m;
+}
+
+PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
+                         const std::vector<size_t>& users, int64_t batch_size,
+                         const torch::Device& device, bool mean_pooling) {
+  const auto& c = model.config();
+  std::vector<torch::Tensor> longs, shorts;
+  model.train(false);
+  c10::InferenceMode inference;
+  auto pooled = [&](const BatchTensors& b) {
+    const auto mask = b.valid.unsqueeze(-1).to(torch::kFloat32);
+    return (model.feature_embedding(b) * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+  };
+  for (size_t begin = 0; begin < users.size(); begin += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(users.size(), begin + static_cast<size_t>(batch_size));
+    std::vector<RowRange> long_parts, short_parts;
+    for (size_t i = begin; i < end; ++i) {
+      const UserSplit s = split_user(data.user_rows(users[i]));
+      long_parts.push_back(s.long_part);
+      short_parts.push_back(s.short_part);
+    }
+    const auto lb = BatchTensors::from(
+        make_batch(data, long_parts, static_cast<size_t>(c.n_max), kLongMinLength), device);
+    const auto sb = BatchTensors::from(
+        make_batch(data, short_parts, static_cast<size_t>(c.k_max), kShortMinLength), device);
+    longs.push_back((mean_pooling ? pooled(lb) : model.encode_long(lb)).to(torch::kCPU));
+    shorts.push_back((mean_pooling ? pooled(sb) : model.encode_short(sb)).to(torch::kCPU));
+  }
+  if (longs.empty()) return {torch::zeros({0, c.hidden_dim}), torch::zeros({0, c.hidden_dim})};
+  return {torch::cat(longs), torch::cat(shorts)};
+}
+
+std::string EvalResult::table() const {
+  std::string out = fmt::format("{:<14} {:>9} {:>10} {:>10} {:>8}\n", "method", "Recall@1",
+                                "Recall@10", "Recall@50", "MRR");
+  auto row = [&](const char* name, const RetrievalMetrics& m) {
+    out += fmt::format("{:<14} {:>9.4f} {:>10.4f} {:>10.4f} {:>8.4f}\n", name, m.recall_at_1,
+                       m.recall_at_10, m.recall_at_50, m.mrr);
+  };
+  row("model", model);
+  row("mean pooling", mean_pooling);
+  row("chance", chance);
+  out += fmt::format(
+      "({} validation users; each long vector ranks all their short vectors by cosine)\n",
+      model.users);
+  return out;
+}
+
+nlohmann::json EvalResult::to_json() const {
+  return {{"model", model.to_json()},
+          {"mean_pooling", mean_pooling.to_json()},
+          {"chance", chance.to_json()}};
+}
+
+EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
+                    const std::vector<size_t>& users, int64_t batch_size,
+                    const torch::Device& device) {
+  std::vector<size_t> trainable;
+  for (size_t u : users)
+    if (split_user(data.user_rows(u)).trainable()) trainable.push_back(u);
+  EvalResult r;
+  const PairVectors towers = encode_pairs(model, data, trainable, batch_size, device, false);
+  r.model = retrieval_metrics(towers.long_vec, towers.short_vec);
+  const PairVectors pooled = encode_pairs(model, data, trainable, batch_size, device, true);
+  r.mean_pooling = retrieval_metrics(pooled.long_vec, pooled.short_vec);
+  r.chance = chance_metrics(trainable.size());
+  return r;
+}
+
+}  // namespace lti
