@@ -22,6 +22,21 @@ void setup_logging(const std::string& level_name, int verbosity) {
 
 }  // namespace
 
+void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict) {
+  cmd->add_option("--data_path", data_path,
+                  "CSV file, or folder whose *.csv files are read in name order")
+      ->capture_default_str();
+  cmd->add_flag("--strict", strict, "Stop at the first malformed row instead of skipping it");
+}
+
+void add_compute_options(CLI::App* cmd, std::string& device, int& threads) {
+  cmd->add_option("--device", device, "auto (CUDA when available), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", threads, "CPU threads for LibTorch (0 = all available CPUs)")
+      ->capture_default_str();
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App app{
       "lti: offline long-term user-interest vectors.\n"

@@ -31,8 +31,8 @@ void add_eval_command(CLI::App& app, Action& slot) {
       "Measure representation quality on the validation users: each long vector ranks the\n"
       "short vectors of all validation users by cosine; Recall@1/10/50 and MRR of the\n"
       "user's own, for the model, a mean-pooling baseline and chance");
-  cmd->add_option("--data_path", opt->data_path, "CSV file, or folder of *.csv files")
-      ->capture_default_str();
+  add_data_options(cmd, opt->data_path, opt->strict);
+  add_compute_options(cmd, opt->device, opt->threads);
   cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
       ->capture_default_str();
   cmd->add_option("--val_fraction", opt->val_fraction,
@@ -40,13 +40,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
   cmd->add_option("--batch_size", opt->batch_size, "Users per inference batch")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--device", opt->device, "auto (CUDA when available), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads for LibTorch (0 = all available CPUs)")
-      ->capture_default_str();
   cmd->add_flag("--json", opt->json, "Print the results as JSON");
-  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
 
   cmd->callback([opt, &slot] {
     slot = [opt] {

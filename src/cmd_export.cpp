@@ -56,8 +56,8 @@ void add_export_command(CLI::App& app, Action& slot) {
       "export",
       "Compute every user's long-term vector with the trained model and write it to\n"
       "Redis under the raw user id (JSON array of H floats by default)");
-  cmd->add_option("--data_path", opt->data_path, "CSV file, or folder of *.csv files")
-      ->capture_default_str();
+  add_data_options(cmd, opt->data_path, opt->strict);
+  add_compute_options(cmd, opt->device, opt->threads);
   cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
       ->capture_default_str();
   cmd->add_option("--redis", opt->redis, "Redis address: host:port or redis://host:port/db")
@@ -81,12 +81,6 @@ void add_export_command(CLI::App& app, Action& slot) {
                   "Value format: json (array of floats) or f32 (raw little-endian float32)")
       ->check(CLI::IsMember({"json", "f32"}))
       ->capture_default_str();
-  cmd->add_option("--device", opt->device, "auto (CUDA when available), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads for LibTorch (0 = all available CPUs)")
-      ->capture_default_str();
-  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
 
   cmd->callback([opt, &slot] {
     slot = [opt] {

@@ -22,10 +22,7 @@ void add_inspect_command(CLI::App& app, Action& slot) {
       "inspect",
       "Read a data set like training does and print its summary: rows, users, items,\n"
       "categories, behaviour mix, time range, rows per user, skipped rows");
-  cmd->add_option("--data_path", opt->data_path,
-                  "CSV file, or folder whose *.csv files are read in name order")
-      ->capture_default_str();
-  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
+  add_data_options(cmd, opt->data_path, opt->strict);
   cmd->add_option("--min_item_count", opt->min_item_count,
                   "Items seen in fewer rows are encoded as unknown (index 1)")
       ->check(CLI::PositiveNumber)

@@ -25,11 +25,10 @@ void add_train_command(CLI::App& app, Action& slot) {
       "train",
       "Train the long-term interest model (feature embedding -> MoE -> two Transformer\n"
       "towers, BPR loss) and save it to --save_dir after every epoch");
-  cmd->add_option("--data_path", opt->data_path, "CSV file, or folder of *.csv files")
-      ->capture_default_str();
+  add_data_options(cmd, opt->data_path, opt->strict);
+  add_compute_options(cmd, opt->train.device, opt->threads);
   cmd->add_option("--save_dir", opt->train.save_dir, "Where the model is written")
       ->capture_default_str();
-  cmd->add_flag("--strict", opt->strict, "Stop at the first malformed row instead of skipping it");
   cmd->add_option("--min_item_count", m.min_item_count,
                   "Items seen in fewer rows are encoded as unknown")
       ->check(CLI::PositiveNumber)
@@ -82,11 +81,6 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--moe_balance", m.moe_balance,
                   "Epoch-level load balancing: epoch, or none to turn it off")
       ->check(CLI::IsMember({"epoch", "none"}))
-      ->capture_default_str();
-  cmd->add_option("--device", opt->train.device, "auto (CUDA when available), cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "CPU threads for LibTorch (0 = all available CPUs)")
       ->capture_default_str();
   cmd->add_flag("--resume", opt->train.resume,
                 "Continue from the last completed epoch in --save_dir (with the optimiser state)");

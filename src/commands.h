@@ -17,6 +17,12 @@ void add_train_command(CLI::App& app, Action& slot);
 void add_export_command(CLI::App& app, Action& slot);
 void add_eval_command(CLI::App& app, Action& slot);
 
+// Options several subcommands share, registered with one wording everywhere.
+// --data_path (CSV file or folder) and --strict.
+void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict);
+// --device auto|cpu|cuda and --threads.
+void add_compute_options(CLI::App* cmd, std::string& device, int& threads);
+
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);
 

@@ -108,7 +108,8 @@ std::string usage_heatmap(const std::vector<std::vector<double>>& shares) {
   const size_t epochs = shares.size(), experts = epochs ? shares[0].size() : 0;
   const double cell_w = std::max(3.0, std::min(14.0, 540.0 / std::max<size_t>(experts, 1)));
   const double cell_h = 22, left = 64, top = 36;
-  const double w = left + cell_w * experts + 20, h = top + cell_h * epochs + 60;
+  // At least as wide as the title and the legend.
+  const double w = std::max(560.0, left + cell_w * experts + 20), h = top + cell_h * epochs + 60;
   std::ostringstream o;
   o << fmt::format(
       "<svg class=\"chart\" width=\"{:.0f}\" height=\"{:.0f}\" role=\"img\" aria-label=\"expert "
