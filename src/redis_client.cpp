@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -106,7 +107,12 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 }  // namespace
 
-RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) { connect(); }
+RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
+  // hiredis writes with plain write(): a server that went away would kill the process with
+  // SIGPIPE instead of giving us EPIPE to recover from.
+  std::signal(SIGPIPE, SIG_IGN);
+  connect();
+}
 
 RedisClient::~RedisClient() {
   if (context_) redisFree(context_);
@@ -169,8 +175,12 @@ std::string RedisClient::command(const std::vector<std::string>& args) {
   return reply_text(r.get());
 }
 
-bool RedisClient::try_set_all(const std::vector<SetCommand>& commands, int64_t ttl,
-                              std::string& error) {
+bool RedisClient::try_send(const std::vector<SetCommand>& commands, int64_t ttl,
+                           std::string& error) {
+  if (!context_ || context_->err) {
+    error = context_ ? context_->errstr : "not connected";
+    return false;
+  }
   const std::string ttl_text = std::to_string(ttl);
   for (const auto& c : commands) {
     const char* argv[5] = {"SET", c.key.data(), c.value.data(), "EX", ttl_text.data()};
@@ -180,6 +190,17 @@ bool RedisClient::try_set_all(const std::vector<SetCommand>& commands, int64_t t
       return false;
     }
   }
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      error = context_->errstr;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RedisClient::try_receive(const std::vector<SetCommand>& commands, std::string& error) {
   // Every reply is read before the batch counts as written.
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
@@ -196,9 +217,7 @@ bool RedisClient::try_set_all(const std::vector<SetCommand>& commands, int64_t t
   return true;
 }
 
-void RedisClient::set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds) {
-  std::string error;
-  if (context_ && !context_->err && try_set_all(commands, ttl_seconds, error)) return;
+void RedisClient::recover(std::string error) {
   double backoff = options_.first_backoff_seconds;
   for (int attempt = 1; attempt <= options_.max_retries; ++attempt) {
     spdlog::warn("Redis connection lost ({}); reconnecting in {:.1f} s (attempt {}/{})",
@@ -212,11 +231,43 @@ void RedisClient::set_all(const std::vector<SetCommand>& commands, int64_t ttl_s
       error = e.what();
       continue;
     }
-    if (try_set_all(commands, ttl_seconds, error)) return;
+    bool sent = true;
+    for (const auto& batch : unacknowledged_) {
+      if (!try_send(batch, pipeline_ttl_, error)) {
+        sent = false;
+        break;
+      }
+    }
+    if (sent) return;
   }
   throw RedisError("Redis at " + options_.address.host + ":" +
                    std::to_string(options_.address.port) + " stayed unreachable after " +
                    std::to_string(options_.max_retries) + " reconnect attempts (" + error + ")");
+}
+
+void RedisClient::send(std::vector<SetCommand> batch, int64_t ttl_seconds) {
+  if (!unacknowledged_.empty() && ttl_seconds != pipeline_ttl_) {
+    while (!unacknowledged_.empty()) acknowledge_oldest();
+  }
+  pipeline_ttl_ = ttl_seconds;
+  unacknowledged_.push_back(std::move(batch));
+  std::string error;
+  if (!try_send(unacknowledged_.back(), ttl_seconds, error)) recover(error);
+}
+
+size_t RedisClient::acknowledge_oldest() {
+  if (unacknowledged_.empty()) return 0;
+  std::string error;
+  while (!try_receive(unacknowledged_.front(), error)) recover(error);
+  const size_t n = unacknowledged_.front().size();
+  unacknowledged_.pop_front();
+  return n;
+}
+
+void RedisClient::set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds) {
+  while (!unacknowledged_.empty()) acknowledge_oldest();
+  send(commands, ttl_seconds);
+  acknowledge_oldest();
 }
 
 }  // namespace lti

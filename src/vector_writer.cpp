@@ -80,17 +80,18 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
     encode_range(batch, begin, begin, end);
     return batch;
   };
-  std::vector<SetCommand> batch;
   try {
     std::future<std::vector<SetCommand>> next;
     if (!user_raw_ids.empty()) next = std::async(std::launch::async, encode_batch, 0);
     for (size_t begin = 0; begin < user_raw_ids.size(); begin += options.batch) {
-      batch = next.get();
+      std::vector<SetCommand> batch = next.get();
       if (begin + options.batch < user_raw_ids.size())
         next = std::async(std::launch::async, encode_batch, begin + options.batch);
-      redis.set_all(batch, options.ttl_seconds);
-      report.written = begin + batch.size();
+      redis.send(std::move(batch), options.ttl_seconds);
+      // Two batches in flight: Redis works on one while the next one travels.
+      while (redis.in_flight() > 1) report.written += redis.acknowledge_oldest();
     }
+    while (redis.in_flight() > 0) report.written += redis.acknowledge_oldest();
     // Written last, so a reader that finds it knows the export is complete.
     nlohmann::json meta = {{"dimension", dim},
                            {"format", to_string(options.format)},
@@ -98,8 +99,7 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
                            {"model_fingerprint", options.model_fingerprint},
                            {"key_prefix", options.key_prefix},
                            {"written_at", static_cast<int64_t>(std::time(nullptr))}};
-    batch.assign(1, SetCommand{options.key_prefix + "lti:meta", meta.dump()});
-    redis.set_all(batch, options.ttl_seconds);
+    redis.set_all({SetCommand{options.key_prefix + "lti:meta", meta.dump()}}, options.ttl_seconds);
   } catch (const RedisError& e) {
     throw RedisError(std::string(e.what()) + "; " + std::to_string(report.written) + " of " +
                      std::to_string(report.expected) +

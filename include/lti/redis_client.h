@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,14 @@ class RedisClient {
   // stays unreachable.
   void set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds);
 
+  // Pipelining across batches: send() hands a batch to Redis at once without waiting for its
+  // replies, acknowledge_oldest() reads the replies of the oldest batch still unacknowledged
+  // and returns its size. Keeping two batches in flight lets Redis work on one while the next
+  // is sent. On a lost connection every unacknowledged batch is re-sent after reconnecting.
+  void send(std::vector<SetCommand> batch, int64_t ttl_seconds);
+  size_t acknowledge_oldest();
+  size_t in_flight() const { return unacknowledged_.size(); }
+
   // Any single command; returns the reply as text (status, string or integer).
   std::string command(const std::vector<std::string>& args);
 
@@ -64,12 +73,16 @@ class RedisClient {
 
  private:
   void connect();
-  bool try_set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds,
-                   std::string& error);
+  bool try_send(const std::vector<SetCommand>& commands, int64_t ttl_seconds, std::string& error);
+  bool try_receive(const std::vector<SetCommand>& commands, std::string& error);
+  // Reconnects with backoff and re-sends every unacknowledged batch; throws when Redis stays away.
+  void recover(std::string error);
 
   RedisOptions options_;
   redisContext* context_ = nullptr;
   uint64_t reconnects_ = 0;
+  std::deque<std::vector<SetCommand>> unacknowledged_;
+  int64_t pipeline_ttl_ = 0;
 };
 
 // Reads a password file (first line, without its newline). Throws Error(kExitUsage).
