@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "lti/allocator.h"
 #include "lti/batch.h"
 #include "lti/ingest.h"
 #include "lti/model.h"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s DATA_PATH [STEPS] [BATCH] [THREADS]\n", argv[0]);
     return 2;
   }
+  lti::keep_freed_memory_for_reuse();  // as `lti` does
   const int steps = argc > 2 ? std::stoi(argv[2]) : 3;
   const int64_t batch_size = argc > 3 ? std::stol(argv[3]) : 256;
   const int threads = lti::set_threads(argc > 4 ? std::stoi(argv[4]) : 0);
