@@ -22,6 +22,13 @@ void setup_logging(const std::string& level_name, int verbosity) {
 
 }  // namespace
 
+std::vector<std::string>& mutable_command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+
+const std::vector<std::string>& command_line() { return mutable_command_line(); }
+
 void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict) {
   cmd->add_option("--data_path", data_path,
                   "CSV file, or folder whose *.csv files are read in name order")
@@ -38,6 +45,7 @@ void add_compute_options(CLI::App* cmd, std::string& device, int& threads) {
 }
 
 int run_cli(int argc, char** argv) {
+  mutable_command_line().assign(argv, argv + argc);
   CLI::App app{
       "lti: offline long-term user-interest vectors.\n"
       "Trains a Transformer + mixture-of-experts model on Tianchi behaviour logs and\n"

@@ -60,7 +60,9 @@ void add_export_command(CLI::App& app, Action& slot) {
   add_compute_options(cmd, opt->device, opt->threads);
   cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
       ->capture_default_str();
-  cmd->add_option("--redis", opt->redis, "Redis address: host:port or redis://host:port/db")
+  cmd->add_option("--redis", opt->redis,
+                  "Redis address: host:port or redis://host:port/db (redis://:password@... only "
+                  "in a config file)")
       ->capture_default_str();
   cmd->add_option("--db", opt->db, "Redis database number (overrides the one in --redis)");
   cmd->add_option("--redis_password_file", opt->password_file,
@@ -87,10 +89,22 @@ void add_export_command(CLI::App& app, Action& slot) {
       RedisOptions redis_options;
       redis_options.address = RedisAddress::parse(opt->redis);
       if (opt->db >= 0) redis_options.address.db = opt->db;
+      if (!redis_options.address.password.empty()) {
+        // A password typed on the command line is visible to every user of the machine (ps);
+        // in a config file it is as private as the file.
+        for (const auto& arg : command_line())
+          if (arg.find(redis_options.address.password) != std::string::npos)
+            throw Error(kExitUsage,
+                        "--redis: a password on the command line is visible to every user of "
+                        "the machine; use REDISCLI_AUTH, --redis_password_file or a config file");
+      }
+      // --redis_password_file, then REDISCLI_AUTH, then a password in a config file's URL.
       if (!opt->password_file.empty()) {
         redis_options.password = read_password_file(opt->password_file);
       } else if (const char* env = std::getenv("REDISCLI_AUTH")) {
         redis_options.password = env;
+      } else {
+        redis_options.password = redis_options.address.password;
       }
       WriteOptions write;
       write.key_prefix = opt->key_prefix;

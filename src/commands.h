@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace lti {
 
@@ -22,6 +24,10 @@ void add_eval_command(CLI::App& app, Action& slot);
 void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict);
 // --device auto|cpu|cuda and --threads.
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads);
+
+// The process's command-line arguments (to tell what came from the command line, which every
+// user of the machine can read, from what came from a config file).
+const std::vector<std::string>& command_line();
 
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);

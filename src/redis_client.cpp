@@ -24,10 +24,10 @@ RedisAddress RedisAddress::parse(const std::string& text) {
     rest = rest.substr(8);
     const auto at = rest.rfind('@');
     if (at != std::string::npos) {
-      if (at > 0 && rest.substr(0, at) != ":")
-        throw Error(kExitUsage,
-                    "--redis: a password on the command line is visible to every user of the "
-                    "machine; put it in REDISCLI_AUTH or a file named by --redis_password_file");
+      // redis://[user]:password@host: only the password part is used (no ACL user).
+      const std::string credentials = rest.substr(0, at);
+      const auto colon = credentials.find(':');
+      a.password = colon == std::string::npos ? credentials : credentials.substr(colon + 1);
       rest = rest.substr(at + 1);
     }
     const auto slash = rest.find('/');
@@ -63,7 +63,7 @@ RedisAddress RedisAddress::parse(const std::string& text) {
   return a;
 }
 
-std::string RedisAddress::to_string() const {
+std::string RedisAddress::to_string() const {  // never shows the password
   return host + ":" + std::to_string(port) + "/" + std::to_string(db);
 }
 

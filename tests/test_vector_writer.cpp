@@ -62,11 +62,14 @@ TEST(VectorFormat, JsonRoundTripsEveryFloatExactly) {
   EXPECT_EQ(std::memcmp(raw.data(), values, 28), 0);
 }
 
-TEST(RedisAddress, ParsesHostPortUrlsAndRefusesPasswords) {
+TEST(RedisAddress, ParsesHostPortUrlsAndPasswords) {
   EXPECT_EQ(RedisAddress::parse("localhost:6380").to_string(), "127.0.0.1:6380/0");
   EXPECT_EQ(RedisAddress::parse("redis://10.0.0.5:7000/3").to_string(), "10.0.0.5:7000/3");
   EXPECT_EQ(RedisAddress::parse("redis://cache").to_string(), "cache:6379/0");
-  EXPECT_THROW(RedisAddress::parse("redis://:secret@host:6379"), Error);
+  const RedisAddress secured = RedisAddress::parse("redis://:secret@host:6380/2");
+  EXPECT_EQ(secured.password, "secret");
+  EXPECT_EQ(secured.to_string(), "host:6380/2");  // never shows the password
+  EXPECT_EQ(RedisAddress::parse("redis://default:pw@h").password, "pw");
   EXPECT_THROW(RedisAddress::parse("host:notaport"), Error);
   EXPECT_THROW(RedisAddress::parse("redis://host:6379/x"), Error);
 }

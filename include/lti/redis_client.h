@@ -24,9 +24,9 @@ struct RedisAddress {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
+  std::string password;  // from redis://:password@host (only accepted from a config file)
 
-  // "host:port", "host", ":port" or "redis://host[:port][/db]". A password in the URL is
-  // refused: it would be visible to every user of the machine (use REDISCLI_AUTH or a file).
+  // "host:port", "host", ":port" or "redis://[:password@]host[:port][/db]".
   static RedisAddress parse(const std::string& text);  // throws Error(kExitUsage)
   std::string to_string() const;
 };
