@@ -18,9 +18,7 @@ RedisAddress RedisAddress::parse(const std::string& text) {
   };
   RedisAddress a;
   std::string rest = text;
-  bool url = false;
   if (rest.rfind("redis://", 0) == 0) {
-    url = true;
     rest = rest.substr(8);
     const auto at = rest.rfind('@');
     if (at != std::string::npos) {
@@ -59,7 +57,6 @@ RedisAddress RedisAddress::parse(const std::string& text) {
   }
   if (!rest.empty()) a.host = rest;
   if (a.host == "localhost") a.host = "127.0.0.1";
-  (void)url;
   return a;
 }
 

@@ -103,6 +103,7 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   if (train_users_.size() < 2)
     throw InputError("training needs at least two users with two or more interactions; found " +
                      std::to_string(train_users_.size()));
+  data_summary_ = DataSummary::compute(data.stats, data.data, data.encoders).to_json();
   torch::manual_seed(options_.train.seed);
   model_ = std::make_unique<UserInterestModel>(options_.model);
   model_->to(device_);
@@ -145,31 +146,25 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
 Trainer::Validation Trainer::validate() {
   Validation v;
   if (val_users_.size() < 2) return v;
-  torch::NoGradGuard no_grad;
-  model_->train(false);
-  Rng rng(options_.train.seed, 0xFA11);  // the same negatives every epoch
-  std::vector<torch::Tensor> longs, shorts;
+  // The same vectors `lti eval` computes, in training-sized batches; the loss and separation
+  // are taken per batch, as training sees them, with the same negatives every epoch.
+  const int64_t bs = options_.train.batch_size;
+  const PairVectors pairs = encode_pairs(*model_, data_.data, val_users_, bs, device_, false);
+  model_->train(true);
+  Rng rng(options_.train.seed, 0xFA11);
   int64_t weight = 0;
-  const size_t bs = static_cast<size_t>(options_.train.batch_size);
-  for (size_t begin = 0; begin + 1 < val_users_.size(); begin += bs) {
-    const size_t end = std::min(val_users_.size(), begin + bs);
-    const Prepared batch = prepare(val_users_, begin, end);
-    const auto l = model_->encode_long(BatchTensors::from(batch.long_part, device_));
-    const auto s = model_->encode_short(BatchTensors::from(batch.short_part, device_));
-    const int64_t n = l.size(0);
-    if (n >= 2) {
-      const auto negative = torch::tensor(random_derangement(n, rng), torch::kInt64).to(device_);
-      v.loss += bpr_loss(l, s, negative).item<double>() * n;
-      v.separation += separation(l, s) * n;
-      weight += n;
-    }
-    longs.push_back(l);
-    shorts.push_back(s);
+  for (int64_t begin = 0; begin + 1 < pairs.long_vec.size(0); begin += bs) {
+    const int64_t n = std::min(bs, pairs.long_vec.size(0) - begin);
+    if (n < 2) continue;
+    const auto l = pairs.long_vec.narrow(0, begin, n), s = pairs.short_vec.narrow(0, begin, n);
+    const auto negative = torch::tensor(random_derangement(n, rng), torch::kInt64);
+    v.loss += bpr_loss(l, s, negative).item<double>() * n;
+    v.separation += separation(l, s) * n;
+    weight += n;
   }
   v.loss /= weight;
   v.separation /= weight;
-  v.recall_at_10 = retrieval_metrics(torch::cat(longs), torch::cat(shorts)).recall_at_10;
-  model_->train(true);
+  v.recall_at_10 = retrieval_metrics(pairs.long_vec, pairs.short_vec).recall_at_10;
   return v;
 }
 
@@ -283,7 +278,7 @@ void Trainer::save(const std::vector<EpochStats>& history) {
                      {"categories", data_.encoders.category.num_known()},
                      {"item_table_rows", data_.encoders.item.table_size()},
                      {"category_table_rows", data_.encoders.category.table_size()}};
-  j["data"] = DataSummary::compute(data_.stats, data_.data, data_.encoders).to_json();
+  j["data"] = data_summary_;
   j["users"] = {{"train", train_users_.size()}, {"validation", val_users_.size()}};
   j["epochs_completed"] = history.size();
   j["epochs"] = nlohmann::json::array();

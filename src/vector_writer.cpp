@@ -64,20 +64,16 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
   const auto start = std::chrono::steady_clock::now();
   // Encoding (float formatting dominates: ~60 ns a float) runs one batch ahead on another
   // thread, overlapping the Redis round trip of the batch before it.
-  auto encode_range = [&](std::vector<SetCommand>& batch, size_t first, size_t begin, size_t end) {
+  auto encode_batch = [&](size_t begin) {
+    const size_t end = std::min(user_raw_ids.size(), begin + options.batch);
+    std::vector<SetCommand> batch(end - begin);
     char id[24];
     for (size_t i = begin; i < end; ++i) {
-      auto& c = batch[i - first];
+      auto& c = batch[i - begin];
       const auto [id_end, ec] = std::to_chars(id, id + sizeof id, user_raw_ids[i]);
       c.key.assign(options.key_prefix).append(id, id_end);
       c.value = encode_vector(&vectors[i * dim], dim, options.format);
     }
-  };
-  auto encode_batch = [&](size_t begin) {
-    const size_t end = std::min(user_raw_ids.size(), begin + options.batch);
-    std::vector<SetCommand> batch(end - begin);
-    // (Splitting this over two threads was slower: redis-server needs the second core.)
-    encode_range(batch, begin, begin, end);
     return batch;
   };
   try {

@@ -4,6 +4,7 @@
 #include "lti/ingest.h"
 #include "lti/model_config.h"
 #include "lti/synth.h"
+#include "lti/trainer.h"
 #include "test_util.h"
 
 namespace lti::test {
@@ -24,6 +25,21 @@ inline ModelConfig tiny_config(int64_t items = 50, int64_t categories = 10) {
   c.num_items = items;
   c.num_categories = categories;
   return c;
+}
+
+// Training options for tiny_config(): CPU, quiet, a fixed seed.
+inline TrainOptions tiny_train_options(const std::string& save_dir, int64_t epochs = 2) {
+  TrainOptions o;
+  o.model = tiny_config();
+  o.train.epochs = epochs;
+  o.train.batch_size = 32;
+  o.train.lr = 3e-3;
+  o.train.val_fraction = 0.2;
+  o.train.seed = 7;
+  o.save_dir = save_dir;
+  o.device = "cpu";
+  o.progress = false;
+  return o;
 }
 
 // Planted-interest synthetic data, ingested.

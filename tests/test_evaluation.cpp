@@ -29,17 +29,10 @@ TEST(Evaluation, MetricsEqualHandComputedValues) {
 TEST(Evaluation, TrainedModelAndMeanPoolingBeatChanceByFar) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 400, 40000, 21);
-  TrainOptions o;
-  o.model = test::tiny_config();
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 4);
   o.model.hidden_dim = 32;
-  o.train.epochs = 4;
-  o.train.batch_size = 32;
-  o.train.lr = 3e-3;
   o.train.val_fraction = 0.25;
   o.train.seed = 3;
-  o.save_dir = dir.file("model");
-  o.device = "cpu";
-  o.progress = false;
   Trainer trainer(data, o);
   trainer.run();
   const EvalResult r =

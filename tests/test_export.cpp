@@ -21,13 +21,8 @@ class ExportTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
     data_ = new Ingested(test::planted_data(*dir_, 80, 5000));
-    TrainOptions o;
-    o.model = test::tiny_config();
-    o.train.epochs = 1;
+    TrainOptions o = test::tiny_train_options(dir_->file("model"), 1);
     o.train.batch_size = 16;
-    o.save_dir = dir_->file("model");
-    o.device = "cpu";
-    o.progress = false;
     Trainer(*data_, o).run();
     // The same batches (export's default of 512 users) and threads (1) as the export below,
     // so the in-process vectors are bit-for-bit the ones export computes.

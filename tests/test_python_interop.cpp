@@ -20,14 +20,9 @@ TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
   }
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 60, 3000);
-  TrainOptions o;
-  o.model = test::tiny_config();
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
   o.model.moe_shared = 2;
-  o.train.epochs = 1;
   o.train.batch_size = 16;
-  o.save_dir = dir.file("model");
-  o.device = "cpu";
-  o.progress = false;
   Trainer trainer(data, o);
   trainer.run();
 

@@ -12,20 +12,6 @@ using namespace lti;
 
 namespace {
 
-TrainOptions tiny_options(const std::string& save_dir, int64_t epochs = 2) {
-  TrainOptions o;
-  o.model = test::tiny_config();
-  o.train.epochs = epochs;
-  o.train.batch_size = 32;
-  o.train.lr = 3e-3;
-  o.train.val_fraction = 0.2;
-  o.train.seed = 7;
-  o.save_dir = save_dir;
-  o.device = "cpu";
-  o.progress = false;
-  return o;
-}
-
 double softplus(double x) { return std::log1p(std::exp(x)); }
 
 }  // namespace
@@ -59,7 +45,7 @@ TEST(Objective, DerangementsHaveNoFixedPoints) {
 TEST(Trainer, LearnsPlantedInterests) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir);
-  Trainer trainer(data, tiny_options(dir.file("model"), 4));
+  Trainer trainer(data, test::tiny_train_options(dir.file("model"), 4));
   ASSERT_GE(trainer.validation_users(), 20u);
   const auto before = trainer.validate();
   const double loss_before = before.loss, sep_before = before.separation;
@@ -76,12 +62,12 @@ TEST(Trainer, SameSeedSameThreadsSameLosses) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
   torch::set_num_threads(1);
-  Trainer a(data, tiny_options(dir.file("a")));
-  Trainer b(data, tiny_options(dir.file("b")));
+  Trainer a(data, test::tiny_train_options(dir.file("a")));
+  Trainer b(data, test::tiny_train_options(dir.file("b")));
   const auto la = a.first_step_losses(3), lb = b.first_step_losses(3);
   ASSERT_EQ(la.size(), 3u);
   EXPECT_EQ(la, lb);
-  TrainOptions other = tiny_options(dir.file("c"));
+  TrainOptions other = test::tiny_train_options(dir.file("c"));
   other.train.seed = 8;
   Trainer c(data, other);
   EXPECT_NE(c.first_step_losses(3), la);
@@ -90,7 +76,7 @@ TEST(Trainer, SameSeedSameThreadsSameLosses) {
 TEST(Trainer, SavedModelLoadsBackToIdenticalVectorsAndSavesTheLoadOfTheLastEpoch) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
-  Trainer trainer(data, tiny_options(dir.file("model"), 2));
+  Trainer trainer(data, test::tiny_train_options(dir.file("model"), 2));
   const auto history = trainer.run();
 
   Encoders encoders;
@@ -119,11 +105,11 @@ TEST(Trainer, ResumeContinuesFromTheLastCompletedEpoch) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
   {
-    Trainer first(data, tiny_options(dir.file("model"), 1));
+    Trainer first(data, test::tiny_train_options(dir.file("model"), 1));
     first.run();
   }
   const auto after_one = read_model_json(dir.file("model"));
-  TrainOptions more = tiny_options(dir.file("model"), 3);
+  TrainOptions more = test::tiny_train_options(dir.file("model"), 3);
   more.resume = true;
   Trainer resumed(data, more);
   const auto history = resumed.run();
@@ -131,7 +117,7 @@ TEST(Trainer, ResumeContinuesFromTheLastCompletedEpoch) {
   EXPECT_EQ(history[0].loss, after_one.at("epochs")[0].at("loss").get<double>());
   // Epochs are seeded by number and the optimiser state is restored: resuming repeats exactly
   // what one uninterrupted run does.
-  Trainer straight(data, tiny_options(dir.file("straight"), 3));
+  Trainer straight(data, test::tiny_train_options(dir.file("straight"), 3));
   const auto uninterrupted = straight.run();
   EXPECT_EQ(history[1].loss, uninterrupted[1].loss);
   EXPECT_NEAR(history[2].loss, uninterrupted[2].loss, 1e-6);
@@ -144,7 +130,7 @@ TEST(Trainer, ResumeContinuesFromTheLastCompletedEpoch) {
   EXPECT_TRUE(torch::allclose(loaded->moe_layer->load, epoch2));
 
   // A resume with other model options is refused.
-  TrainOptions changed = tiny_options(dir.file("model"), 4);
+  TrainOptions changed = test::tiny_train_options(dir.file("model"), 4);
   changed.resume = true;
   changed.model.depth = 3;
   Trainer mismatched(data, changed);
@@ -155,11 +141,11 @@ TEST(Trainer, DivergenceStopsWithAClearErrorAndKeepsTheLastCheckpoint) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
   {
-    Trainer good(data, tiny_options(dir.file("model"), 1));
+    Trainer good(data, test::tiny_train_options(dir.file("model"), 1));
     good.run();
   }
   const std::string before = test::read_text(dir.file("model/long_term.pth"));
-  TrainOptions bad = tiny_options(dir.file("model"), 3);
+  TrainOptions bad = test::tiny_train_options(dir.file("model"), 3);
   bad.resume = true;
   bad.train.lr = 1e30;
   Trainer diverging(data, bad);
@@ -177,7 +163,7 @@ TEST(Trainer, DivergenceStopsWithAClearErrorAndKeepsTheLastCheckpoint) {
 TEST(Trainer, LoadingAMismatchedModelIsAModelError) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
-  Trainer trainer(data, tiny_options(dir.file("model"), 1));
+  Trainer trainer(data, test::tiny_train_options(dir.file("model"), 1));
   trainer.run();
   // model.json from another configuration.
   auto json = read_model_json(dir.file("model"));

@@ -39,7 +39,7 @@ struct RedisOptions {
   double first_backoff_seconds = 0.2;
 };
 
-// One SET command: key, value and an optional TTL in seconds (0 = none).
+// One SET command: key and value (the TTL is per batch).
 struct SetCommand {
   std::string key;
   std::string value;

@@ -79,6 +79,7 @@ class Trainer {
   std::unique_ptr<UserInterestModel> model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
+  nlohmann::json data_summary_;                  // written into model.json at every save
 };
 
 // model.json of a save dir (ModelError when missing or unreadable).

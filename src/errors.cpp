@@ -1,2 +1,0 @@
-#include "lti/errors.h"
-// Header-only types; this translation unit keeps the vtable of Error in one place.
