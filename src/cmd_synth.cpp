@@ -43,6 +43,10 @@ void add_synth_command(CLI::App& app, Action& slot) {
                   "Share of a user's new interactions drawn from their planted interest "
                   "categories (0 = no planted signal)")
       ->capture_default_str();
+  cmd->add_option("--interest_drift", opt->synth.interest_drift,
+                  "How far a user's interest weights move from their first interaction to their "
+                  "last, in [0, 1] (0 = fixed interests; a new interest emerges when > 0)")
+      ->capture_default_str();
   cmd->add_option("--min_interests", opt->synth.min_interests,
                   "Fewest interest categories per user")
       ->capture_default_str();

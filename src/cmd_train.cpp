@@ -42,6 +42,11 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--lr", t.lr, "Adam learning rate (fixed)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--bpr_scale", t.bpr_scale,
+                  "Scale of the cosine difference in the BPR loss, softplus(-scale * (cos+ - "
+                  "cos-)); 1 is the original design, larger values weigh hard negatives more")
+      ->check(CLI::Range(0.1, 100.0))
+      ->capture_default_str();
   cmd->add_option("--val_fraction", t.val_fraction,
                   "Share of users (by hash of the raw id) held out for validation")
       ->check(CLI::Range(0.0, 0.9))

@@ -13,6 +13,20 @@ UserInterestModel::UserInterestModel(const ModelConfig& config) : config_(config
   moe_layer = MoE(config);
   long_term = Tower(config, config.n_max);
   short_term = Tower(config, config.k_max);
+  start_towers_alike();
+}
+
+// The towers keep separate weights, but they start from the same ones (the short tower's
+// recency table is the first K_MAX + 1 rows of the long tower's): at step 0 both map a sequence
+// to the same vector, so training refines an aligned pair instead of first having to align two
+// random functions. With few steps this is the difference between beating mean pooling or not.
+void UserInterestModel::start_towers_alike() {
+  torch::NoGradGuard no_grad;
+  const auto source = long_term->named_parameters();
+  for (auto& target : short_term->named_parameters()) {
+    const torch::Tensor& from = source[target.key()];
+    target.value().copy_(from.narrow(0, 0, target.value().size(0)));
+  }
 }
 
 torch::Tensor UserInterestModel::encode_long(const BatchTensors& batch) {

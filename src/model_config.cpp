@@ -83,7 +83,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"epochs", epochs}, {"batch_size", batch_size},
-          {"lr", lr},         {"val_fraction", val_fraction},
+          {"lr", lr},         {"bpr_scale", bpr_scale}, {"val_fraction", val_fraction},
           {"seed", seed},     {"max_steps_per_epoch", max_steps_per_epoch}};
 }
 

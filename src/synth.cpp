@@ -32,6 +32,7 @@ void SynthOptions::validate() const {
   if (users > 100000000 || items > 1000000000 || categories > 10000000)
     fail("sizes beyond 1e8 users, 1e9 items or 1e7 categories are not supported");
   if (interest_share < 0 || interest_share > 1) fail("--interest_share must be in [0, 1]");
+  if (interest_drift < 0 || interest_drift > 1) fail("--interest_drift must be in [0, 1]");
   if (min_interests == 0 || min_interests > max_interests)
     fail("need 1 <= --min_interests <= --max_interests");
 }
@@ -46,7 +47,8 @@ constexpr double kHourWeight[24] = {2.2, 1.2, 0.7, 0.4, 0.3, 0.3, 0.5, 1.0, 1.8,
 constexpr int kDays = 31;             // 2014-11-18 .. 2014-12-18
 constexpr int kDoubleTwelveDay = 24;  // 2014-12-12, the shopping festival
 constexpr double kEmptyGeohashShare = 0.68;
-constexpr double kRepeatShare = 0.25;  // interactions that revisit one of the user's items
+constexpr double kRepeatShare = 0.25;     // interactions that revisit one of the user's items
+constexpr double kRevisitRecency = 20.0;  // mean distance back, in new items, of a revisit
 constexpr double kCategoryZipf = 1.0;
 constexpr double kItemZipf = 1.2;
 
@@ -196,6 +198,50 @@ class RowWriter {
   uint64_t bytes_ = 0;
 };
 
+// One generated interaction of the user being written.
+struct SynthRow {
+  uint64_t item = 0;  // catalogue index
+  uint16_t hour = 0;  // hours since 2014-11-18 00
+  uint8_t behavior = 1;
+  int8_t geohash = -1;  // index of one of the user's home geohashes, -1 = empty
+};
+
+// A user's planted interests: 2..4 categories with random weights at the start of the
+// history, and a second weighting (over the same categories plus one that emerges later) that
+// the weights move towards by the end: w(t) = (1 - drift t) w_start + drift t w_end.
+class Interests {
+ public:
+  static Interests draw(const SynthOptions& o, const Catalogue& cat, Rng& rng) {
+    Interests in;
+    const uint32_t k =
+        o.min_interests + static_cast<uint32_t>(rng.below(o.max_interests - o.min_interests + 1));
+    for (uint32_t i = 0; i <= k; ++i) in.categories_.push_back(cat.category_popularity(rng));
+    auto weight = [&rng] { return -std::log(1.0 - rng.uniform()) + 0.05; };
+    for (uint32_t i = 0; i <= k; ++i) in.start_.push_back(i < k ? weight() : 0.0);
+    for (uint32_t i = 0; i <= k; ++i) in.end_.push_back(weight());
+    in.drift_ = o.interest_drift;
+    return in;
+  }
+
+  // A category drawn from the weights in force at `progress` in [0, 1] through the history.
+  uint64_t at(double progress, Rng& rng) const {
+    const double t = drift_ * progress;
+    double total = 0;
+    for (size_t i = 0; i < categories_.size(); ++i) total += (1 - t) * start_[i] + t * end_[i];
+    double x = rng.uniform() * total;
+    for (size_t i = 0; i + 1 < categories_.size(); ++i) {
+      x -= (1 - t) * start_[i] + t * end_[i];
+      if (x < 0) return categories_[i];
+    }
+    return categories_.back();
+  }
+
+ private:
+  std::vector<uint64_t> categories_;
+  std::vector<double> start_, end_;
+  double drift_ = 0;
+};
+
 }  // namespace
 
 SynthReport synthesize(const SynthOptions& o, const std::string& path) {
@@ -233,20 +279,11 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
     w.text(header, sizeof header - 1);
     w.end_row();
     std::vector<uint64_t> history;
+    std::vector<SynthRow> user_rows;
     for (uint64_t u = 0; u < o.users; ++u) {
       Rng rng(o.seed, 1000 + u);
       const uint64_t user_raw = 10000000 + strided_id(u, o.users, user_range, o.seed ^ 0x55);
-
-      // Planted interests: a few categories, with random weights, for the whole history.
-      const uint32_t k =
-          o.min_interests + static_cast<uint32_t>(rng.below(o.max_interests - o.min_interests + 1));
-      std::vector<uint64_t> interests(k);
-      std::vector<double> interest_weight(k);
-      for (uint32_t i = 0; i < k; ++i) {
-        interests[i] = cat.category_popularity(rng);
-        interest_weight[i] = -std::log(1.0 - rng.uniform()) + 0.05;
-      }
-      const Discrete interest_dist(interest_weight);
+      const Interests interests = Interests::draw(o, cat, rng);
       char geohashes[3][8];
       const int homes = 1 + static_cast<int>(rng.below(3));
       for (int g = 0; g < homes; ++g) {
@@ -254,14 +291,29 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
         geohashes[g][7] = '\0';
       }
 
+      // The history is generated in time order, so that interests can drift and revisits can
+      // favour recent items; it is written in random order (the reader sorts).
+      const uint64_t n_rows = rows_of_user[u];
+      user_rows.resize(n_rows);
+      for (SynthRow& row : user_rows)
+        row.hour = static_cast<uint16_t>(day_dist(rng) * 24 + hour_dist(rng));
+      std::sort(user_rows.begin(), user_rows.end(),
+                [](const SynthRow& a, const SynthRow& b) { return a.hour < b.hour; });
       history.clear();
-      for (uint64_t r = 0; r < rows_of_user[u]; ++r) {
+      for (uint64_t r = 0; r < n_rows; ++r) {
+        SynthRow& row = user_rows[r];
+        row.behavior = static_cast<uint8_t>(1 + behavior_dist(rng));
+        // Collect, cart and buy are deliberate: they stay inside the user's interests.
+        const bool intentional = row.behavior != 1 && o.interest_share > 0;
         uint64_t item;
         if (!history.empty() && rng.uniform() < kRepeatShare) {
-          item = history[rng.below(history.size())];
+          const auto back = static_cast<uint64_t>(-kRevisitRecency * std::log(1.0 - rng.uniform()));
+          item = history[history.size() - 1 - std::min<uint64_t>(back, history.size() - 1)];
         } else {
-          const uint64_t c = rng.uniform() < o.interest_share ? interests[interest_dist(rng)]
-                                                              : cat.category_popularity(rng);
+          const double progress = n_rows > 1 ? static_cast<double>(r) / (n_rows - 1) : 0.0;
+          const uint64_t c = intentional || rng.uniform() < o.interest_share
+                                 ? interests.at(progress, rng)
+                                 : cat.category_popularity(rng);
           const uint64_t n = cat.item_begin[c + 1] - cat.item_begin[c];
           uint64_t offset;
           if (fresh_next[c] > n / 20 && rng.uniform() < fresh_share) {
@@ -272,23 +324,26 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
           item = cat.item_begin[c] + offset;
           history.push_back(item);
         }
-        const uint64_t c = cat.item_category[item];
+        row.item = item;
         item_seen[item] = 1;
-        category_seen[c] = 1;
-        const size_t behavior = 1 + behavior_dist(rng);
-        const size_t hour = day_dist(rng) * 24 + hour_dist(rng);
+        category_seen[cat.item_category[item]] = 1;
+        row.geohash = rng.uniform() >= kEmptyGeohashShare ? static_cast<int8_t>(rng.below(homes))
+                                                          : int8_t{-1};
+      }
+      for (uint64_t i = n_rows; i > 1; --i) std::swap(user_rows[i - 1], user_rows[rng.below(i)]);
 
+      for (const SynthRow& row : user_rows) {
         w.number(user_raw);
         w.ch(',');
-        w.number(cat.item_raw(item));
+        w.number(cat.item_raw(row.item));
         w.ch(',');
-        w.ch(static_cast<char>('0' + behavior));
+        w.ch(static_cast<char>('0' + row.behavior));
         w.ch(',');
-        if (rng.uniform() >= kEmptyGeohashShare) w.text(geohashes[rng.below(homes)], 7);
+        if (row.geohash >= 0) w.text(geohashes[row.geohash], 7);
         w.ch(',');
-        w.number(cat.category_raw[c]);
+        w.number(cat.category_raw[cat.item_category[row.item]]);
         w.ch(',');
-        w.text(time_text[hour].data(), time_text[hour].size());
+        w.text(time_text[row.hour].data(), time_text[row.hour].size());
         w.end_row();
       }
       report.rows += rows_of_user[u];

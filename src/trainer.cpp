@@ -134,7 +134,8 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // gradients, repeats an uninterrupted one exactly.
   for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
   const auto loss =
-      bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in), negative_index);
+      bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in), negative_index,
+               options_.train.bpr_scale);
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;
   loss.backward();
@@ -158,7 +159,7 @@ Trainer::Validation Trainer::validate() {
     if (n < 2) continue;
     const auto l = pairs.long_vec.narrow(0, begin, n), s = pairs.short_vec.narrow(0, begin, n);
     const auto negative = torch::tensor(random_derangement(n, rng), torch::kInt64);
-    v.loss += bpr_loss(l, s, negative).item<double>() * n;
+    v.loss += bpr_loss(l, s, negative, options_.train.bpr_scale).item<double>() * n;
     v.separation += separation(l, s) * n;
     weight += n;
   }

@@ -44,7 +44,8 @@ inline TrainOptions tiny_train_options(const std::string& save_dir, int64_t epoc
 
 // Planted-interest synthetic data, ingested.
 inline Ingested planted_data(const TempDir& dir, uint64_t users = 240, uint64_t rows = 24000,
-                             uint64_t seed = 5, double interest_share = 0.9) {
+                             uint64_t seed = 5, double interest_share = 0.9,
+                             double interest_drift = 0.5) {
   SynthOptions o;
   o.users = users;
   o.rows = rows;
@@ -52,6 +53,7 @@ inline Ingested planted_data(const TempDir& dir, uint64_t users = 240, uint64_t 
   o.categories = 60;
   o.seed = seed;
   o.interest_share = interest_share;
+  o.interest_drift = interest_drift;
   synthesize(o, dir.file("train.csv"));
   return ingest(dir.file("train.csv"), {}, 1);
 }

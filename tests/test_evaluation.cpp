@@ -26,11 +26,18 @@ TEST(Evaluation, MetricsEqualHandComputedValues) {
   EXPECT_NEAR(big.recall_at_50, 0.05, 1e-12);
 }
 
-TEST(Evaluation, TrainedModelAndMeanPoolingBeatChanceByFar) {
+// Planted interests that drift (the newest interactions say most about the short part) and
+// deliberate behaviours that stay on interest: a model that learns beats averaging the
+// embeddings. Measured on four seeds while choosing this setup: model Recall@10 0.56-0.69
+// against mean pooling 0.42-0.48 (chance 0.04).
+TEST(Evaluation, TrainedModelBeatsMeanPoolingAndChance) {
   test::TempDir dir;
-  const Ingested data = test::planted_data(dir, 400, 40000, 21);
-  TrainOptions o = test::tiny_train_options(dir.file("model"), 4);
+  const Ingested data = test::planted_data(dir, 1000, 60000, 21, 0.9, 1.0);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 20);
   o.model.hidden_dim = 32;
+  o.model.n_max = 64;
+  o.train.lr = 1e-3;
+  o.train.bpr_scale = 10;
   o.train.val_fraction = 0.25;
   o.train.seed = 3;
   Trainer trainer(data, o);
@@ -38,10 +45,9 @@ TEST(Evaluation, TrainedModelAndMeanPoolingBeatChanceByFar) {
   const EvalResult r =
       evaluate(trainer.model(), data.data, trainer.validation_user_indices(), 64, torch::kCPU);
   std::cout << r.table();
-  EXPECT_GT(r.model.users, 60u);
-  // (Beating mean pooling is the product's goal; on this tiny model and data it does not yet,
-  // see the eval benchmark in the README, so that is measured there rather than asserted.)
-  EXPECT_GT(r.model.recall_at_10, 3 * r.chance.recall_at_10);
+  EXPECT_GT(r.model.users, 200u);
+  EXPECT_GT(r.model.recall_at_10, r.mean_pooling.recall_at_10);
+  EXPECT_GT(r.model.mrr, r.mean_pooling.mrr);
   EXPECT_GT(r.mean_pooling.recall_at_10, 3 * r.chance.recall_at_10);
   EXPECT_GT(r.model.mrr, 3 * r.chance.mrr);
 }

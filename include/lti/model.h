@@ -41,6 +41,7 @@ class UserInterestModel {
   Tower short_term{nullptr};
 
  private:
+  void start_towers_alike();
   ModelConfig config_;
 };
 

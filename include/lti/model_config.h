@@ -44,6 +44,7 @@ struct TrainConfig {
   int64_t epochs = 5;
   int64_t batch_size = 256;
   double lr = 1e-3;
+  double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
   double val_fraction = 0.1;
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all

@@ -16,6 +16,7 @@ struct SynthOptions {
   double interest_share = 0.75;  // share of a user's interactions inside their own interests
   uint32_t min_interests = 2;    // interest categories per user: uniform in [min, max]
   uint32_t max_interests = 4;
+  double interest_drift = 0.5;  // how far interest weights move from the first to the last row
 
   // The full data set's scale: 10,000 users, 12,256,906 rows, 2,876,947 items, 8,916 categories.
   static SynthOptions tianchi_preset();
