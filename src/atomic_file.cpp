@@ -22,10 +22,9 @@ void fsync_path(const std::string& path) {
   ::close(fd);
 }
 
-}  // namespace
-
-void write_file_atomically(const std::string& path,
-                           const std::function<void(std::ostream&)>& write) {
+// Writes "<path>.tmp.<pid>" and flushes it to disk; returns its name.
+std::string write_temporary(const std::string& path,
+                            const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -45,6 +44,10 @@ void write_file_atomically(const std::string& path,
     }
   }
   fsync_path(tmp);
+  return tmp;
+}
+
+void rename_over(const std::string& tmp, const std::string& path) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
@@ -52,9 +55,41 @@ void write_file_atomically(const std::string& path,
   }
 }
 
+}  // namespace
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write) {
+  rename_over(write_temporary(path, write), path);
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   write_file_atomically(path,
                         [&](std::ostream& out) { out.write(content.data(), content.size()); });
+}
+
+StagedFiles::~StagedFiles() {
+  for (const Staged& f : staged_) std::remove(f.temporary.c_str());
+}
+
+void StagedFiles::add(const std::string& path, const std::string& content) {
+  staged_.push_back({write_temporary(path,
+                                     [&](std::ostream& out) {
+                                       out.write(content.data(),
+                                                 static_cast<std::streamsize>(content.size()));
+                                     }),
+                     path});
+}
+
+void StagedFiles::commit() {
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    try {
+      rename_over(staged_[i].temporary, staged_[i].target);
+    } catch (...) {
+      staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      throw;
+    }
+  }
+  staged_.clear();
 }
 
 }  // namespace lti

@@ -114,11 +114,12 @@ void add_export_command(CLI::App& app, Action& slot) {
 
       set_threads(opt->threads);
       const torch::Device device = pick_device(opt->device);
-      // Connect first: an unreachable Redis fails in seconds, not after the inference.
-      RedisClient redis(redis_options);
+      // The model, then Redis, before the long part: a bad model folder or an unreachable
+      // Redis fails in seconds, not after the inference, and a bad model touches no key.
       Encoders encoders;
       auto model = load_trained_model(opt->save_dir, device, &encoders);
       write.model_fingerprint = model_fingerprint(opt->save_dir);
+      RedisClient redis(redis_options);
       ReadOptions read_options;
       read_options.strict = opt->strict;
       const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));

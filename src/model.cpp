@@ -70,11 +70,11 @@ int64_t UserInterestModel::parameter_count() const {
   return n;
 }
 
-void UserInterestModel::save_weights(const std::string& dir) const {
-  save_state_dict(*feature_embedding, dir + "/feature_embedding.pth");
-  save_state_dict(*moe_layer, dir + "/moe_layer.pth");
-  save_state_dict(*long_term, dir + "/long_term.pth");
-  save_state_dict(*short_term, dir + "/short_term.pth");
+void UserInterestModel::stage_weights(const std::string& dir, StagedFiles& files) const {
+  files.add(dir + "/feature_embedding.pth", state_dict_bytes(*feature_embedding));
+  files.add(dir + "/moe_layer.pth", state_dict_bytes(*moe_layer));
+  files.add(dir + "/long_term.pth", state_dict_bytes(*long_term));
+  files.add(dir + "/short_term.pth", state_dict_bytes(*short_term));
 }
 
 void UserInterestModel::load_weights(const std::string& dir) {
@@ -84,14 +84,14 @@ void UserInterestModel::load_weights(const std::string& dir) {
   load_state_dict(*short_term, dir + "/short_term.pth");
 }
 
-void save_state_dict(const torch::nn::Module& module, const std::string& path) {
+std::string state_dict_bytes(const torch::nn::Module& module) {
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& item : module.named_parameters(/*recurse=*/true))
     dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
   for (const auto& item : module.named_buffers(/*recurse=*/true))
     dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+  return std::string(bytes.begin(), bytes.end());
 }
 
 void load_state_dict(torch::nn::Module& module, const std::string& path) {

@@ -133,9 +133,8 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // chose this step gets no stale-momentum update, and a resumed run, which starts without
   // gradients, repeats an uninterrupted one exactly.
   for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
-  const auto loss =
-      bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in), negative_index,
-               options_.train.bpr_scale);
+  const auto loss = bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in),
+                             negative_index, options_.train.bpr_scale);
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;
   loss.backward();
@@ -263,12 +262,15 @@ std::vector<EpochStats> Trainer::run() {
 
 void Trainer::save(const std::vector<EpochStats>& history) {
   const std::string& dir = options_.save_dir;
-  model_->save_weights(dir);
+  // Every file of the checkpoint is written before any replaces the previous epoch's, so a
+  // full disk leaves the previous checkpoint whole.
+  StagedFiles files;
+  model_->stage_weights(dir, files);
   std::ostringstream optimizer_bytes;
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.save_to(optimizer_bytes);
-  write_file_atomically(dir + "/optimizer.pt", optimizer_bytes.str());
+  files.add(dir + "/optimizer.pt", optimizer_bytes.str());
 
   nlohmann::json j;
   j["format_version"] = kFormatVersion;
@@ -286,9 +288,10 @@ void Trainer::save(const std::vector<EpochStats>& history) {
   for (const auto& e : history) j["epochs"].push_back(e.to_json());
   j["device"] = device_.str();
   j["libtorch"] = TORCH_VERSION;
-  write_file_atomically(dir + "/report.html", render_training_report(j));
-  // Written last: a model.json that names an epoch means that epoch's files are complete.
-  write_file_atomically(dir + "/model.json", j.dump(2) + "\n");
+  files.add(dir + "/report.html", render_training_report(j));
+  // Renamed last: a model.json that names an epoch means that epoch's files are complete.
+  files.add(dir + "/model.json", j.dump(2) + "\n");
+  files.commit();
 }
 
 std::vector<EpochStats> Trainer::restore() {

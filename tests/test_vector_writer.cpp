@@ -222,6 +222,23 @@ TEST(VectorWriter, ServerGoneForGoodSaysHowManyUsersWereWritten) {
   }
 }
 
+TEST(VectorWriter, OutOfMemoryServerStopsTheExportWithTheCountWritten) {
+  test::RedisServer server({"--maxmemory", "1mb", "--maxmemory-policy", "noeviction"});
+  RedisClient client(options_for(server.port()));
+  const Vectors v = random_vectors(20000, 32);
+  try {
+    write_vectors(client, v.ids, v.values, 32, {});
+    FAIL() << "expected OOM";
+  } catch (const RedisError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("OOM command not allowed"), std::string::npos) << what;
+    EXPECT_NE(what.find(" of 20000 users were written; rerunning the export is safe"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(e.code(), kExitRedis);
+  }
+}
+
 TEST(VectorWriter, RedisErrorRepliesAreReported) {
   test::RedisServer server({"--replicaof", "127.0.0.1", "1"});  // a read-only replica
   RedisClient client(options_for(server.port()));

@@ -5,6 +5,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace lti {
 
@@ -15,5 +16,26 @@ void write_file_atomically(const std::string& path,
 
 // Same for content already in memory.
 void write_file_atomically(const std::string& path, const std::string& content);
+
+// Files that replace their targets together, as far as a file system allows: each add() writes
+// and flushes a temporary beside its target; commit() renames them all, in the order added.
+// A failure while writing (a full disk) therefore leaves every target as it was, not a folder
+// with some new and some old files. Temporaries not committed are removed on destruction.
+class StagedFiles {
+ public:
+  StagedFiles() = default;
+  StagedFiles(const StagedFiles&) = delete;
+  StagedFiles& operator=(const StagedFiles&) = delete;
+  ~StagedFiles();
+
+  void add(const std::string& path, const std::string& content);  // throws WriteError
+  void commit();                                                  // throws WriteError
+
+ private:
+  struct Staged {
+    std::string temporary, target;
+  };
+  std::vector<Staged> staged_;
+};
 
 }  // namespace lti

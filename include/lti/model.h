@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lti/atomic_file.h"
 #include "lti/feature_embedding.h"
 #include "lti/model_config.h"
 #include "lti/moe.h"
@@ -28,8 +29,9 @@ class UserInterestModel {
   int64_t parameter_count() const;
 
   // The four state dicts: feature_embedding.pth, moe_layer.pth, long_term.pth, short_term.pth
-  // (each a dict name -> tensor that Python's torch.load() reads), written atomically.
-  void save_weights(const std::string& dir) const;
+  // (each a dict name -> tensor that Python's torch.load() reads), staged in `files` to be
+  // committed with the rest of a checkpoint.
+  void stage_weights(const std::string& dir, StagedFiles& files) const;
   // Loads them; every key and shape must match (ModelError otherwise).
   void load_weights(const std::string& dir);
 
@@ -46,7 +48,7 @@ class UserInterestModel {
 };
 
 // A module's parameters and buffers as a name -> tensor dict, pickled for torch.load().
-void save_state_dict(const torch::nn::Module& module, const std::string& path);
+std::string state_dict_bytes(const torch::nn::Module& module);
 void load_state_dict(torch::nn::Module& module, const std::string& path);
 
 }  // namespace lti
