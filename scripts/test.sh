@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# The test command of the README: installs dependencies, builds, and runs the whole test
-# suite under CTest. Tests that need Redis start their own redis-server on a free loopback port.
+# The test command of the README (and of CI): installs dependencies, builds, and runs the whole
+# test suite under CTest twice: in the Release build (build/) and in a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (build-sanitize/). Tests that need Redis start
+# their own redis-server on a free loopback port.
+#   scripts/test.sh            # both builds
+#   LTI_SKIP_SANITIZE=1 scripts/test.sh   # the Release build only (a quicker local check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+if [ -z "${LTI_SKIP_SANITIZE:-}" ]; then
+  cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLTI_SANITIZE=address,undefined
+  cmake --build build-sanitize -j "$(nproc)"
+  # LibTorch, OpenBLAS and Gloo are not instrumented; what they keep for the process lifetime
+  # is not ours to free (tests/sanitizer/lsan.supp). Everything else fails the test.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)"
+fi

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "lti/errors.h"
 #include "lti/ingest.h"
+#include "lti/launch.h"
 #include "lti/redis_client.h"
 #include "lti/runtime.h"
 #include "lti/trainer.h"
@@ -47,6 +48,7 @@ void add_export_command(CLI::App& app, Action& slot) {
     int64_t batch_size = 512;
     size_t write_batch = 1000;
     std::string format = "json";
+    std::string shard;
     std::string device = "auto";
     int threads = 0;
     bool strict = false;
@@ -78,6 +80,11 @@ void add_export_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_option("--write_batch", opt->write_batch, "SET commands per Redis pipeline")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--shard", opt->shard,
+                  "Write only this share of the users, i/N (0 <= i < N): N exports, on one or "
+                  "several machines, fill Redis together, each user exactly once. Default: "
+                  "RANK/WORLD_SIZE when a launcher set them, else all users")
       ->capture_default_str();
   cmd->add_option("--format", opt->format,
                   "Value format: json (array of floats) or f32 (raw little-endian float32)")
@@ -111,6 +118,9 @@ void add_export_command(CLI::App& app, Action& slot) {
       write.ttl_seconds = opt->ttl;
       write.batch = opt->write_batch;
       write.format = parse_vector_format(opt->format);
+      const Shard shard = Shard::parse(opt->shard);
+      write.shard = shard.index;
+      write.shards = shard.count;
 
       set_threads(opt->threads);
       const torch::Device device = pick_device(opt->device);
@@ -124,23 +134,33 @@ void add_export_command(CLI::App& app, Action& slot) {
       read_options.strict = opt->strict;
       const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));
 
+      std::vector<size_t> users_here;
+      std::vector<uint64_t> raw_ids_here;
+      for (size_t u = 0; u < data.data.num_users(); ++u) {
+        if (!shard.contains(data.data.user_raw_id[u])) continue;
+        users_here.push_back(u);
+        raw_ids_here.push_back(data.data.user_raw_id[u]);
+      }
+      if (shard.count > 1)
+        spdlog::info("shard {} of {}: {} of {} users", shard.index, shard.count, users_here.size(),
+                     data.data.num_users());
       const auto start = std::chrono::steady_clock::now();
-      const auto vectors = compute_user_vectors(*model, data.data, opt->batch_size, device);
+      const auto vectors =
+          compute_user_vectors(*model, data.data, users_here, opt->batch_size, device);
       const double inference_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const size_t users = data.data.num_users();
+      const size_t users = users_here.size();
       spdlog::info("computed {} vectors in {:.1f} s ({:.0f} users/s); writing to Redis at {}",
                    users, inference_seconds, users / inference_seconds,
                    redis_options.address.to_string());
-      const WriteReport report =
-          write_vectors(redis, data.data.user_raw_id, vectors,
-                        static_cast<size_t>(model->config().hidden_dim), write);
+      const WriteReport report = write_vectors(
+          redis, raw_ids_here, vectors, static_cast<size_t>(model->config().hidden_dim), write);
       std::cout << fmt::format(
           "users expected {}, written {}, failed {}; inference {:.1f} s ({:.0f} users/s), "
-          "write {:.1f} s ({:.0f} users/s); redis {} reconnect(s); metadata key {}lti:meta\n",
+          "write {:.1f} s ({:.0f} users/s); redis {} reconnect(s); metadata key {}\n",
           report.expected, report.written, report.expected - report.written, inference_seconds,
           users / inference_seconds, report.seconds,
-          report.written / std::max(report.seconds, 1e-9), redis.reconnects(), write.key_prefix);
+          report.written / std::max(report.seconds, 1e-9), redis.reconnects(), meta_key(write));
       return report.written == report.expected ? kExitOk : kExitRedis;
     };
   });

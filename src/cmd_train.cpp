@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "lti/errors.h"
 #include "lti/ingest.h"
+#include "lti/launch.h"
 #include "lti/runtime.h"
 #include "lti/trainer.h"
 
@@ -89,12 +90,29 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_flag("--resume", opt->train.resume,
                 "Continue from the last completed epoch in --save_dir (with the optimiser state)");
+  cmd->add_flag("--check_replicas", opt->train.check_replicas,
+                "Distributed training: after every step, verify that all ranks hold identical "
+                "parameters (one small all-reduce per step)");
+  cmd->footer(
+      "Distributed: run one process per rank with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT "
+      "(and LOCAL_RANK) set, as torchrun --no-python, SLURM or a PyTorchJob do, or with "
+      "scripts/launch-local.sh N. --batch_size is then the global batch; rank 0 writes the "
+      "model.");
 
   cmd->callback([opt, &slot] {
     slot = [opt] {
       opt->train.model.validate();
       const int threads = set_threads(opt->threads);
       spdlog::info("LibTorch {} with {} thread(s)", TORCH_VERSION, threads);
+      const LaunchEnvironment launch = LaunchEnvironment::from_environment();
+      if (launch.distributed()) {
+        // One GPU per local rank; the CPU otherwise.
+        const bool cuda = pick_device(opt->train.device).is_cuda();
+        if (cuda) opt->train.device = "cuda:" + std::to_string(launch.local_rank);
+        opt->train.process_group =
+            std::make_shared<ProcessGroup>(launch, pick_device(opt->train.device));
+        if (launch.rank != 0) opt->train.progress = false;
+      }
       ReadOptions read_options;
       read_options.strict = opt->strict;
       const Ingested data = ingest(opt->data_path, read_options, opt->train.model.min_item_count);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "lti/atomic_file.h"
@@ -72,16 +73,26 @@ LabelEncoder LabelEncoder::load(const std::string& path) {
     const auto eq = kv.find('=');
     const std::string key = kv.substr(0, eq),
                       value = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    try {
-      if (key == "name") enc.name_ = value;
-      if (key == "known") known = std::stoull(value), have_known = true;
-      if (key == "min_count") enc.min_count_ = std::stoull(value);
-    } catch (const std::exception&) {
-      throw ModelError("'" + path + "':1: bad value for " + key + ": '" + value + "'");
-    }
+    auto number = [&] {
+      uint64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || ptr != value.data() + value.size())
+        throw ModelError("'" + path + "':1: bad value for " + key + ": '" + value.substr(0, 40) +
+                         "'");
+      return n;
+    };
+    if (key == "name") enc.name_ = value;
+    if (key == "known") known = number(), have_known = true;
+    if (key == "min_count") enc.min_count_ = number();
   }
   if (!have_known) throw ModelError("'" + path + "':1: header lacks known=<count>");
-  enc.raw_ids_.reserve(known);
+  // Indices are 32-bit, and 0 and 1 are taken.
+  if (known > std::numeric_limits<uint32_t>::max() - kFirstKnown)
+    throw ModelError("'" + path + "':1: known=" + std::to_string(known) + " is more ids than " +
+                     "an encoder holds");
+  // The header is not trusted with the allocation: a damaged count must not ask for gigabytes
+  // before the ids that follow show it wrong.
+  enc.raw_ids_.reserve(std::min<uint64_t>(known, 1u << 20));
   std::string line;
   uint64_t line_no = 1;
   while (std::getline(in, line)) {

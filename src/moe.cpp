@@ -143,7 +143,8 @@ void MoEImpl::begin_epoch() {
                          torch::TensorOptions(torch::kInt64).device(load.device()));
 }
 
-ExpertUsage MoEImpl::end_epoch() {
+ExpertUsage MoEImpl::end_epoch(const std::function<void(torch::Tensor&)>& combine_counts) {
+  if (combine_counts) combine_counts(counts_);
   const ExpertUsage usage = ExpertUsage::from_counts(activation_counts());
   if (usage.activations > 0) set_next_load(usage.share);
   return usage;

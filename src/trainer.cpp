@@ -100,8 +100,11 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
                                                                                : train_users_)
         .push_back(u);
   }
-  if (train_users_.size() < 2)
-    throw InputError("training needs at least two users with two or more interactions; found " +
+  group_ = options_.process_group.get();
+  const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
+  if (train_users_.size() < 2 * ranks)
+    throw InputError("training needs at least two users with two or more interactions" +
+                     (ranks > 1 ? " per rank" : std::string()) + "; found " +
                      std::to_string(train_users_.size()));
   data_summary_ = DataSummary::compute(data.stats, data.data, data.encoders).to_json();
   torch::manual_seed(options_.train.seed);
@@ -109,6 +112,8 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   model_->to(device_);
   optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
                                                     torch::optim::AdamOptions(options_.train.lr));
+  // Same seed, same initial weights on every rank already; the broadcast makes it a guarantee.
+  if (group_) group_->broadcast_from_first(model_->parameters());
 }
 
 Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin,
@@ -132,12 +137,16 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // Gradients are dropped rather than zeroed (PyTorch 2's set_to_none): an expert no token
   // chose this step gets no stale-momentum update, and a resumed run, which starts without
   // gradients, repeats an uninterrupted one exactly.
-  for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
+  const auto parameters = model_->parameters();
+  for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
   const auto loss = bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in),
                              negative_index, options_.train.bpr_scale);
-  const double value = loss.item<double>();
+  double value = loss.item<double>();
+  // Every rank takes the same decision on the mean loss of the global batch.
+  if (group_) value = group_->sum(value) / group_->size();
   if (!std::isfinite(value)) return value;
   loss.backward();
+  if (group_) group_->average_gradients(parameters);
   optimizer_->step();
   tokens += valid_tokens(batch.long_part) + valid_tokens(batch.short_part);
   return value;
@@ -186,12 +195,16 @@ std::vector<double> Trainer::first_step_losses(int64_t steps) {
 }
 
 std::vector<EpochStats> Trainer::run() {
-  std::filesystem::create_directories(options_.save_dir);
+  if (leader()) std::filesystem::create_directories(options_.save_dir);
   std::vector<EpochStats> history = options_.resume ? restore() : std::vector<EpochStats>{};
-  if (!options_.resume) data_.encoders.save(options_.save_dir);
-  spdlog::info("training on {}: {} train users, {} validation users, {} parameters", device_.str(),
+  if (!options_.resume && leader()) data_.encoders.save(options_.save_dir);
+  const int64_t rank = group_ ? group_->rank() : 0, ranks = group_ ? group_->size() : 1;
+  spdlog::info("training on {}{}: {} train users, {} validation users, {} parameters",
+               device_.str(),
+               ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
                train_users_.size(), val_users_.size(), model_->parameter_count());
   const size_t bs = static_cast<size_t>(options_.train.batch_size);
+  int64_t replica_checks = 0;
   for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= options_.train.epochs;
        ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -199,20 +212,31 @@ std::vector<EpochStats> Trainer::run() {
     model_->moe_layer->begin_epoch();
     // Dropout, shuffling and negatives are seeded per epoch, so a resumed run repeats exactly
     // what an uninterrupted one does.
-    torch::manual_seed(options_.train.seed + static_cast<uint64_t>(epoch));
+    // (Each rank draws its own dropout masks and negatives.)
+    torch::manual_seed(options_.train.seed + static_cast<uint64_t>(epoch) +
+                       static_cast<uint64_t>(rank) * 7919);
     // Users shuffled each epoch, deterministically for the seed.
     std::vector<size_t> order = train_users_;
     Rng shuffle(options_.train.seed, static_cast<uint64_t>(epoch));
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
-    Rng negatives(options_.train.seed, 1000000 + static_cast<uint64_t>(epoch));
+    Rng negatives(options_.train.seed,
+                  1000000 + static_cast<uint64_t>(epoch) + (static_cast<uint64_t>(rank) << 32));
 
-    // A final batch of one user has no negative: it joins the previous batch's epoch-mates.
+    // A final batch too small to give every rank two users (a negative needs another user)
+    // joins the previous batch.
     std::vector<std::pair<size_t, size_t>> batches;
     for (size_t b = 0; b < order.size(); b += bs)
       batches.push_back({b, std::min(order.size(), b + bs)});
-    if (batches.size() > 1 && batches.back().second - batches.back().first < 2) {
+    if (batches.size() > 1 &&
+        batches.back().second - batches.back().first < 2 * static_cast<size_t>(ranks)) {
       batches.pop_back();
       batches.back().second = order.size();
+    }
+    // Distributed: each rank trains on its contiguous slice of every global batch.
+    for (auto& [begin, end] : batches) {
+      const size_t n = end - begin;
+      end = begin + n * static_cast<size_t>(rank + 1) / static_cast<size_t>(ranks);
+      begin = begin + n * static_cast<size_t>(rank) / static_cast<size_t>(ranks);
     }
     if (options_.train.max_steps_per_epoch > 0 &&
         static_cast<int64_t>(batches.size()) > options_.train.max_steps_per_epoch)
@@ -240,14 +264,32 @@ std::vector<EpochStats> Trainer::run() {
       }
       loss_sum += loss;
       progress.update(static_cast<int64_t>(step + 1), loss_sum / (step + 1));
+      if (group_ && options_.check_replicas) {
+        double checksum = 0;
+        for (const auto& p : model_->parameters()) checksum += p.sum().item<double>();
+        if (!group_->same_on_all_ranks(checksum))
+          throw Error(kExitFailure, fmt::format("epoch {} step {}: the ranks' parameters differ",
+                                                epoch, step + 1));
+        ++replica_checks;
+      }
     }
     EpochStats stats;
     stats.epoch = epoch;
     stats.steps = static_cast<int64_t>(batches.size());
-    stats.loss = loss_sum / batches.size();
-    stats.usage = model_->moe_layer->end_epoch();
+    stats.loss = loss_sum / batches.size();  // already the mean over ranks, step by step
+    stats.usage = group_ ? model_->moe_layer->end_epoch(
+                               [this](torch::Tensor& counts) { group_->sum_in_place(counts); })
+                         : model_->moe_layer->end_epoch();
     const double train_seconds = seconds_since(start);
-    stats.tokens_per_s = tokens / train_seconds;
+    const double all_tokens = group_ ? group_->sum(static_cast<double>(tokens)) : tokens;
+    stats.tokens_per_s = all_tokens / train_seconds;
+    if (replica_checks > 0)
+      spdlog::info("rank {}: parameters identical on all {} ranks after each of {} steps", rank,
+                   ranks, replica_checks);
+    if (!leader()) {  // rank 0 validates and saves; the others go on to the next epoch
+      history.push_back(stats);
+      continue;
+    }
     const Validation v = validate();
     stats.val_loss = v.loss;
     stats.val_separation = v.separation;

@@ -11,15 +11,24 @@ namespace lti {
 
 std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
                                         int64_t batch_size, const torch::Device& device) {
+  std::vector<size_t> all(data.num_users());
+  std::iota(all.begin(), all.end(), 0);
+  return compute_user_vectors(model, data, all, batch_size, device);
+}
+
+std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
+                                        const std::vector<size_t>& user_indices, int64_t batch_size,
+                                        const torch::Device& device) {
   const auto& config = model.config();
   const size_t dim = static_cast<size_t>(config.hidden_dim);
-  const size_t users = data.num_users();
+  const size_t users = user_indices.size();
   std::vector<float> vectors(users * dim);
-  // Longest first: users of similar length share a batch and its padded length.
+  // Longest first: users of similar length share a batch and its padded length. `order` holds
+  // positions in user_indices.
   std::vector<size_t> order(users);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return data.user_rows(a).size() > data.user_rows(b).size();
+    return data.user_rows(user_indices[a]).size() > data.user_rows(user_indices[b]).size();
   });
   model.train(false);
   c10::InferenceMode inference;
@@ -27,7 +36,8 @@ std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedD
   for (size_t begin = 0; begin < users; begin += step) {
     const size_t end = std::min(users, begin + step);
     std::vector<RowRange> sequences;
-    for (size_t i = begin; i < end; ++i) sequences.push_back(data.user_rows(order[i]));
+    for (size_t i = begin; i < end; ++i)
+      sequences.push_back(data.user_rows(user_indices[order[i]]));
     const auto batch =
         make_batch(data, sequences, static_cast<size_t>(config.n_max), kLongMinLength);
     const auto out =

@@ -56,6 +56,13 @@ std::string encode_vector(const float* values, size_t dim, VectorFormat format) 
   return out;
 }
 
+std::string meta_key(const WriteOptions& options) {
+  std::string key = options.key_prefix + "lti:meta";
+  if (options.shards > 1)
+    key += ":" + std::to_string(options.shard) + "-of-" + std::to_string(options.shards);
+  return key;
+}
+
 WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_raw_ids,
                           const std::vector<float>& vectors, size_t dim,
                           const WriteOptions& options) {
@@ -95,7 +102,11 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
                            {"model_fingerprint", options.model_fingerprint},
                            {"key_prefix", options.key_prefix},
                            {"written_at", static_cast<int64_t>(std::time(nullptr))}};
-    redis.set_all({SetCommand{options.key_prefix + "lti:meta", meta.dump()}}, options.ttl_seconds);
+    if (options.shards > 1) {
+      meta["shard"] = options.shard;
+      meta["shards"] = options.shards;
+    }
+    redis.set_all({SetCommand{meta_key(options), meta.dump()}}, options.ttl_seconds);
   } catch (const RedisError& e) {
     throw RedisError(std::string(e.what()) + "; " + std::to_string(report.written) + " of " +
                      std::to_string(report.expected) +

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -58,7 +60,9 @@ class MoEImpl : public torch::nn::Module {
   // Epoch-level balancing: begin_epoch() resets the counts and puts the shares computed at the
   // end of the previous epoch in force as `load`; end_epoch() computes this epoch's shares.
   void begin_epoch();
-  ExpertUsage end_epoch();
+  // `combine_counts`, in distributed training, sums every rank's counts in place, so that every
+  // rank computes the same shares and routes the next epoch with the same load.
+  ExpertUsage end_epoch(const std::function<void(torch::Tensor&)>& combine_counts = nullptr);
   // Shares to use from the next begin_epoch() (for --resume).
   void set_next_load(const std::vector<double>& share);
   std::vector<int64_t> activation_counts() const;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lti/batch.h"
+#include "lti/distributed.h"
 #include "lti/ingest.h"
 #include "lti/model.h"
 #include "lti/model_config.h"
@@ -39,6 +40,11 @@ struct TrainOptions {
   std::string device = "auto";
   bool resume = false;
   bool progress = true;  // a progress bar on a terminal, periodic lines otherwise
+  // Distributed training: this process is one rank. --batch_size is then the global batch:
+  // each step every rank trains on its slice of it and gradients are averaged. Rank 0 alone
+  // validates and writes the model.
+  std::shared_ptr<ProcessGroup> process_group;
+  bool check_replicas = false;  // after every step, verify all ranks hold identical parameters
 };
 
 class Trainer {
@@ -70,6 +76,7 @@ class Trainer {
   };
   Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
+  bool leader() const { return !group_ || group_->rank() == 0; }
   void save(const std::vector<EpochStats>& history);
   std::vector<EpochStats> restore();
 
@@ -78,6 +85,7 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<UserInterestModel> model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  ProcessGroup* group_ = nullptr;
   std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
   nlohmann::json data_summary_;                  // written into model.json at every save
 };

@@ -15,5 +15,9 @@ namespace lti {
 // user order of `data`. Users are batched by similar length, so padding costs little.
 std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
                                         int64_t batch_size, const torch::Device& device);
+// The same for the users `users` (indices into `data`), in that order.
+std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
+                                        const std::vector<size_t>& users, int64_t batch_size,
+                                        const torch::Device& device);
 
 }  // namespace lti

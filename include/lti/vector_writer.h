@@ -25,7 +25,11 @@ struct WriteOptions {
   size_t batch = 1000;      // SET commands per pipeline
   VectorFormat format = VectorFormat::kJson;
   std::string model_fingerprint;
+  int shard = 0, shards = 1;  // a sharded export: meta key <prefix>lti:meta:<shard>-of-<shards>
 };
+
+// `<prefix>lti:meta`, or `<prefix>lti:meta:<shard>-of-<shards>` for one shard of an export.
+std::string meta_key(const WriteOptions& options);
 
 struct WriteReport {
   uint64_t expected = 0;

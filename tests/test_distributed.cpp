@@ -1,0 +1,161 @@
+// Distributed training over c10d (Gloo on loopback) and the sharded export.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/distributed.h"
+#include "redis_server.h"
+#include "test_util.h"
+
+using lti::test::run_command;
+using lti::test::TempDir;
+
+namespace {
+
+const std::string kLti = LTI_EXE;
+const std::string kLaunch = std::string(LTI_SOURCE_DIR) + "/scripts/launch-local.sh";
+const std::string kTinyModel =
+    " --batch_size 32 --item_embedding_dim 8 --cate_embedding_dim 8 --hidden_dim 16 --depth 1"
+    " --heads 2 --dim_head 8 --n_max 32 --k_max 8 --moe_experts 6 --moe_hidden 16 --lr 3e-3"
+    " --seed 7";
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(ProcessGroup, AveragesGradientsAndKeepsMissingOnesMissing) {
+  const int port = lti::test::free_loopback_port();
+  std::vector<std::vector<torch::Tensor>> results(2);
+  std::vector<double> sums(2);
+  std::vector<bool> same(2), different(2);
+  auto rank_main = [&](int rank) {
+    lti::LaunchEnvironment env;
+    env.rank = rank;
+    env.world_size = 2;
+    env.master_port = port;
+    lti::ProcessGroup group(env, torch::kCPU);
+    std::vector<torch::Tensor> params = {torch::zeros({3}), torch::zeros({2}), torch::zeros({2}),
+                                         torch::full({2}, static_cast<float>(rank))};
+    params[0].mutable_grad() =
+        rank == 0 ? torch::tensor({1.0f, 2.0f, 3.0f}) : torch::tensor({3.0f, 4.0f, 5.0f});
+    if (rank == 0) params[1].mutable_grad() = torch::tensor({2.0f, 4.0f});
+    // params[2]: no gradient on either rank.
+    group.average_gradients(params, /*bucket_bytes=*/8);  // several buckets
+    group.broadcast_from_first({params[3]});
+    results[rank] = {params[0].grad(), params[1].grad(), params[2].grad(), params[3]};
+    sums[rank] = group.sum(rank + 1.0);
+    same[rank] = group.same_on_all_ranks(42.0);
+    different[rank] = group.same_on_all_ranks(rank);
+    group.barrier();
+  };
+  std::thread other(rank_main, 1);
+  rank_main(0);
+  other.join();
+  for (int rank = 0; rank < 2; ++rank) {
+    SCOPED_TRACE(rank);
+    EXPECT_TRUE(torch::equal(results[rank][0], torch::tensor({2.0f, 3.0f, 4.0f})));
+    EXPECT_TRUE(torch::equal(results[rank][1], torch::tensor({1.0f, 2.0f})));
+    EXPECT_FALSE(results[rank][2].defined());
+    EXPECT_TRUE(torch::equal(results[rank][3], torch::zeros({2})));
+    EXPECT_EQ(sums[rank], 3.0);
+    EXPECT_TRUE(same[rank]);
+    EXPECT_FALSE(different[rank]);
+  }
+}
+
+TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " synth -o " + dir.file("data/train.csv") +
+                            " --users 400 --rows 30000 --items 2000 --categories 40 --seed 5"
+                            " --interest_share 0.9",
+                        out),
+            0)
+      << out;
+  const std::string args =
+      " train --epochs 3 --threads 1 --data_path " + dir.file("data") + kTinyModel;
+  ASSERT_EQ(run_command(kLti + args + " --save_dir " + dir.file("one"), out), 0) << out;
+  ASSERT_EQ(run_command("LTI_LOG_DIR=" + dir.file("logs") + " " + kLaunch + " 2 " + kLti + args +
+                            " --check_replicas --save_dir " + dir.file("two"),
+                        out),
+            0)
+      << out;
+  // Parameters compared after every step of every epoch, on both ranks.
+  EXPECT_NE(out.find("rank 0: parameters identical on all 2 ranks after each of"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(lti::test::read_text(dir.file("logs/rank-1.log"))
+                .find("rank 1: parameters identical on all 2 ranks after each of"),
+            std::string::npos);
+  EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
+
+  const auto one = read_json(dir.file("one/model.json"))["epochs"];
+  const auto two = read_json(dir.file("two/model.json"))["epochs"];
+  ASSERT_EQ(two.size(), 3u);
+  EXPECT_EQ(two[0]["steps"], one[0]["steps"]);  // the same global batches
+  EXPECT_LT(two[2]["loss"].get<double>(), two[0]["loss"].get<double>());
+  const double r_one = one[2]["val_recall_at_10"], r_two = two[2]["val_recall_at_10"];
+  std::cout << "validation Recall@10: one process " << r_one << ", two ranks " << r_two << "\n";
+  EXPECT_NEAR(r_two, r_one, 0.15);
+  EXPECT_NEAR(two[2]["val_loss"].get<double>(), one[2]["val_loss"].get<double>(), 0.05);
+  // Rank 0's model loads and evaluates.
+  EXPECT_EQ(
+      run_command(kLti + " eval --data_path " + dir.file("data") + " --save_dir " + dir.file("two"),
+                  out),
+      0)
+      << out;
+}
+
+TEST(ShardedExport, ShardsCoverEveryUserExactlyOnce) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " synth -o " + dir.file("data/train.csv") +
+                            " --users 150 --rows 6000 --items 500 --categories 20",
+                        out),
+            0);
+  const std::string data = " --data_path " + dir.file("data") + " --save_dir " + dir.file("m");
+  ASSERT_EQ(run_command(kLti + " train --epochs 1 --threads 1" + kTinyModel + data, out), 0) << out;
+  lti::test::RedisServer redis;
+  const std::string at = " --redis 127.0.0.1:" + std::to_string(redis.port());
+  ASSERT_EQ(run_command(kLti + " export --threads 1 --db 0" + at + data, out), 0) << out;
+  // Three shards through the launcher's variables, three more by --shard.
+  ASSERT_EQ(run_command(kLaunch + " 3 " + kLti + " export --db 1" + at + data, out), 0) << out;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(run_command(kLti + " export --threads 1 --db 2 --shard " + std::to_string(i) + "/3" +
+                              at + data,
+                          out),
+              0)
+        << out;
+  auto keys = [&](int db) {
+    std::string listing;
+    run_command("redis-cli -p " + std::to_string(redis.port()) + " -n " + std::to_string(db) +
+                    " --raw keys '*'",
+                listing);
+    std::multiset<std::string> users, meta;
+    std::istringstream lines(listing);
+    for (std::string key; std::getline(lines, key);)
+      (key.rfind("lti:meta", 0) == 0 ? meta : users).insert(key);
+    return std::pair{users, meta};
+  };
+  const auto [all, all_meta] = keys(0);
+  EXPECT_EQ(all.size(), 150u);
+  EXPECT_EQ(all_meta, (std::multiset<std::string>{"lti:meta"}));
+  for (int db : {1, 2}) {
+    SCOPED_TRACE(db);
+    const auto [users, meta] = keys(db);
+    EXPECT_EQ(users, all);  // a multiset: no user twice, none missing
+    EXPECT_EQ(meta, (std::multiset<std::string>{"lti:meta:0-of-3", "lti:meta:1-of-3",
+                                                "lti:meta:2-of-3"}));
+  }
+  EXPECT_EQ(run_command(kLti + " export --shard 3/3" + at + data, out), 2);
+  EXPECT_NE(out.find("--shard must be i/N with 0 <= i < N, not '3/3'"), std::string::npos) << out;
+}
