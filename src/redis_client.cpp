@@ -108,7 +108,14 @@ RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
   // hiredis writes with plain write(): a server that went away would kill the process with
   // SIGPIPE instead of giving us EPIPE to recover from.
   std::signal(SIGPIPE, SIG_IGN);
-  connect();
+  try {
+    connect();
+  } catch (...) {
+    // No destructor runs for an object whose constructor threw (LeakSanitizer found this).
+    if (context_) redisFree(context_);
+    context_ = nullptr;
+    throw;
+  }
 }
 
 RedisClient::~RedisClient() {
