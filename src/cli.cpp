@@ -40,7 +40,9 @@ void add_compute_options(CLI::App* cmd, std::string& device, int& threads) {
   cmd->add_option("--device", device, "auto (CUDA when available), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--threads", threads, "CPU threads for LibTorch (0 = all available CPUs, shared among the LOCAL_WORLD_SIZE ranks a launcher started here)")
+  cmd->add_option("--threads", threads,
+                  "CPU threads for LibTorch (0 = all available CPUs, shared among the "
+                  "LOCAL_WORLD_SIZE ranks a launcher started here)")
       ->capture_default_str();
 }
 

@@ -103,10 +103,11 @@ void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& parameter
                                      int64_t bucket_bytes) {
   torch::NoGradGuard no_grad;
   const auto n = static_cast<int64_t>(parameters.size());
-  // How many ranks hold a gradient for each parameter, all-reduced with the first bucket.
+  // How many ranks hold a gradient for each parameter.
   std::vector<float> has_gradient;
   for (const auto& p : parameters) has_gradient.push_back(p.grad().defined() ? 1.0f : 0.0f);
   auto holders = torch::tensor(has_gradient).to(device_);
+  sum_in_place(holders);
 
   std::vector<torch::Tensor> grads(parameters.size());
   for (size_t i = 0; i < parameters.size(); ++i) {
@@ -114,7 +115,6 @@ void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& parameter
     grads[i] = p.grad().defined() ? p.grad() : torch::zeros_like(p);
   }
   size_t first = 0;
-  bool holders_sent = false;
   while (first < grads.size()) {
     // One bucket: consecutive gradients of the same dtype up to bucket_bytes.
     size_t last = first;
@@ -124,18 +124,13 @@ void ProcessGroup::average_gradients(const std::vector<torch::Tensor>& parameter
       bytes += static_cast<int64_t>(grads[last++].nbytes());
     std::vector<torch::Tensor> flat_parts;
     for (size_t i = first; i < last; ++i) flat_parts.push_back(grads[i].reshape({-1}));
-    std::vector<torch::Tensor> bucket{torch::cat(flat_parts)};
-    if (!holders_sent) bucket.push_back(holders);
-    for (auto& t : bucket) {
-      std::vector<torch::Tensor> one{t};
-      impl_->group->allreduce(one)->wait();
-    }
-    holders_sent = true;
-    bucket[0].div_(static_cast<double>(size_));
+    torch::Tensor bucket = torch::cat(flat_parts);
+    sum_in_place(bucket);
+    bucket.div_(static_cast<double>(size_));
     int64_t offset = 0;
     for (size_t i = first; i < last; ++i) {
       const int64_t numel = grads[i].numel();
-      grads[i].copy_(bucket[0].narrow(0, offset, numel).view_as(grads[i]));
+      grads[i].copy_(bucket.narrow(0, offset, numel).view_as(grads[i]));
       offset += numel;
     }
     first = last;

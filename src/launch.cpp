@@ -10,14 +10,18 @@ namespace lti {
 
 namespace {
 
+// The whole of `text` as an integer; false for empty text, other characters or overflow.
+bool parse_int(const std::string& text, int& out) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+}
+
 // The variable as an integer in [low, high], or `fallback` when it is not set.
 int int_variable(const char* name, int fallback, int low, int high) {
   const char* text = std::getenv(name);
   if (!text || !*text) return fallback;
   int value = 0;
-  const char* end = text + std::char_traits<char>::length(text);
-  const auto [ptr, ec] = std::from_chars(text, end, value);
-  if (ec != std::errc() || ptr != end || value < low || value > high)
+  if (!parse_int(text, value) || value < low || value > high)
     throw Error(kExitUsage, std::string("environment variable ") + name + "='" + text +
                                 "' is not an integer in [" + std::to_string(low) + ", " +
                                 std::to_string(high) + "]");
@@ -54,12 +58,9 @@ Shard Shard::parse(const std::string& spec) {
     return s;
   }
   const auto slash = spec.find('/');
-  auto number = [&](const std::string& text, int& out) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
-  };
-  if (slash == std::string::npos || !number(spec.substr(0, slash), s.index) ||
-      !number(spec.substr(slash + 1), s.count) || s.count < 1 || s.index < 0 || s.index >= s.count)
+  if (slash == std::string::npos || !parse_int(spec.substr(0, slash), s.index) ||
+      !parse_int(spec.substr(slash + 1), s.count) || s.count < 1 || s.index < 0 ||
+      s.index >= s.count)
     throw Error(kExitUsage, "--shard must be i/N with 0 <= i < N, not '" + spec + "'");
   return s;
 }

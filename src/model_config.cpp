@@ -82,9 +82,13 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"epochs", epochs}, {"batch_size", batch_size},
-          {"lr", lr},         {"bpr_scale", bpr_scale}, {"val_fraction", val_fraction},
-          {"seed", seed},     {"max_steps_per_epoch", max_steps_per_epoch}};
+  return {{"epochs", epochs},
+          {"batch_size", batch_size},
+          {"lr", lr},
+          {"bpr_scale", bpr_scale},
+          {"val_fraction", val_fraction},
+          {"seed", seed},
+          {"max_steps_per_epoch", max_steps_per_epoch}};
 }
 
 bool is_validation_user(uint64_t raw_user_id, double val_fraction) {
