@@ -25,7 +25,9 @@ void add_train_command(CLI::App& app, Action& slot) {
   CLI::App* cmd = app.add_subcommand(
       "train",
       "Train the long-term interest model (feature embedding -> MoE -> two Transformer\n"
-      "towers, BPR loss) and save it to --save_dir after every epoch");
+      "towers) so that a user's long vector finds their own short vector. The validation\n"
+      "users are scored after every epoch; --save_dir keeps the epoch with the best\n"
+      "validation MRR (and resume/, the last epoch, for --resume)");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->train.device, opt->threads);
   cmd->add_option("--save_dir", opt->train.save_dir, "Where the model is written")
@@ -34,18 +36,44 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "Items seen in fewer rows are encoded as unknown")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--epochs", t.epochs, "Training epochs")
+  cmd->add_option("--epochs", t.epochs,
+                  "Training epochs; 0 = automatic: the fewest epochs that make at least "
+                  "--min_steps optimiser steps (training users / --batch_size steps an epoch), "
+                  "at least 1 and at most --max_auto_epochs. So 1,000 users get many short "
+                  "epochs and 10 million users one or two long ones")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--min_steps", t.min_steps, "With --epochs 0: optimiser steps to reach at least")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--batch_size", t.batch_size, "Users per batch")
+  cmd->add_option("--max_auto_epochs", t.max_auto_epochs, "With --epochs 0: most epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--patience", t.patience,
+                  "Stop after this many epochs without a better validation MRR (0 = never); the "
+                  "best epoch is the one kept either way")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch_size", t.batch_size,
+                  "Users per batch (for --loss softmax also the candidates each long vector is "
+                  "ranked among)")
       ->check(CLI::Range(2, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--lr", t.lr, "Adam learning rate (fixed)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--loss", t.loss,
+                  "softmax: in-batch sampled softmax (InfoNCE) of cos(long, short) / "
+                  "--temperature over the batch's short vectors; bpr: the original design's "
+                  "triplets softplus(-scale * (cos+ - cos-)) with one random in-batch negative")
+      ->check(CLI::IsMember({"softmax", "bpr"}))
+      ->capture_default_str();
+  cmd->add_option("--temperature", t.temperature, "--loss softmax: logits are cosine / temperature")
+      ->check(CLI::Range(0.001, 10.0))
+      ->capture_default_str();
   cmd->add_option("--bpr_scale", t.bpr_scale,
-                  "Scale of the cosine difference in the BPR loss, softplus(-scale * (cos+ - "
-                  "cos-)); 1 is the original design, larger values weigh hard negatives more")
+                  "--loss bpr: scale of the cosine difference; 1 is the original design, larger "
+                  "values weigh hard negatives more")
       ->check(CLI::Range(0.1, 100.0))
       ->capture_default_str();
   cmd->add_option("--val_fraction", t.val_fraction,
@@ -79,14 +107,23 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--moe_hidden", m.moe_hidden, "Hidden size of each expert's SwiGLU")
       ->capture_default_str();
   cmd->add_option("--moe_dropout", m.moe_dropout, "Expert dropout")->capture_default_str();
-  cmd->add_option("--moe_load_floor", m.moe_load_floor, "Floor of an expert's load when routing")
+  cmd->add_option("--moe_balance", m.moe_balance,
+                  "Expert load balancing. bias: DeepSeek-V3's balancing bias, added to the "
+                  "affinities to choose the top-k experts (never to the gate values), moved by "
+                  "--moe_bias_rate after every step towards equal use; divide: the original "
+                  "design, affinity / the previous epoch's share (alternates between two states "
+                  "from epoch to epoch); none: plain top-k")
+      ->check(CLI::IsMember({"bias", "divide", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--moe_bias_rate", m.moe_bias_rate,
+                  "bias: step of the per-step update bias += rate * sign(mean count - count)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--moe_load_floor", m.moe_load_floor,
+                  "divide: floor of an expert's share when routing")
       ->capture_default_str();
   cmd->add_option("--moe_balance_power", m.moe_balance_power,
-                  "Power of the load penalty when routing")
-      ->capture_default_str();
-  cmd->add_option("--moe_balance", m.moe_balance,
-                  "Epoch-level load balancing: epoch, or none to turn it off")
-      ->check(CLI::IsMember({"epoch", "none"}))
+                  "divide: power of the share penalty when routing")
       ->capture_default_str();
   cmd->add_flag("--resume", opt->train.resume,
                 "Continue from the last completed epoch in --save_dir (with the optimiser state)");
@@ -121,10 +158,11 @@ void add_train_command(CLI::App& app, Action& slot) {
                    data.timings.sort_seconds);
       Trainer trainer(data, opt->train);
       const auto history = trainer.run();
-      if (!history.empty())
-        std::cout << "trained " << history.size()
-                  << " epoch(s); last: " << history.back().summary_line() << "\nmodel saved in "
-                  << opt->train.save_dir << "\n";
+      if (!history.empty() && trainer.best_epoch() > 0)
+        std::cout << "trained " << history.size() << " epoch(s); kept the best, epoch "
+                  << trainer.best_epoch() << ": "
+                  << history[static_cast<size_t>(trainer.best_epoch() - 1)].summary_line()
+                  << "\nmodel saved in " << opt->train.save_dir << "\n";
       return kExitOk;
     };
   });

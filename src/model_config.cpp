@@ -1,5 +1,7 @@
 #include "lti/model_config.h"
 
+#include <algorithm>
+
 #include "lti/errors.h"
 #include "lti/rng.h"
 
@@ -26,7 +28,9 @@ void ModelConfig::validate() const {
   if (dropout < 0 || dropout >= 1) fail("--dropout must be in [0, 1)");
   if (moe_dropout < 0 || moe_dropout >= 1) fail("--moe_dropout must be in [0, 1)");
   if (moe_load_floor <= 0) fail("--moe_load_floor must be positive");
-  if (moe_balance != "epoch" && moe_balance != "none") fail("--moe_balance must be epoch or none");
+  if (moe_bias_rate < 0) fail("--moe_bias_rate must be >= 0");
+  if (moe_balance != "bias" && moe_balance != "divide" && moe_balance != "none")
+    fail("--moe_balance must be bias, divide or none");
 }
 
 nlohmann::json ModelConfig::to_json() const {
@@ -47,6 +51,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"moe_load_floor", moe_load_floor},
           {"moe_balance_power", moe_balance_power},
           {"moe_balance", moe_balance},
+          {"moe_bias_rate", moe_bias_rate},
           {"num_items", num_items},
           {"num_categories", num_categories},
           {"min_item_count", min_item_count}};
@@ -72,6 +77,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.moe_load_floor = j.at("moe_load_floor");
     c.moe_balance_power = j.at("moe_balance_power");
     c.moe_balance = j.at("moe_balance");
+    // Models of format 1 before the bias rule called the original rule "epoch".
+    if (c.moe_balance == "epoch") c.moe_balance = "divide";
+    c.moe_bias_rate = j.value("moe_bias_rate", 0.0);
     c.num_items = j.at("num_items");
     c.num_categories = j.at("num_categories");
     c.min_item_count = j.at("min_item_count");
@@ -83,12 +91,23 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"epochs", epochs},
+          {"min_steps", min_steps},
+          {"max_auto_epochs", max_auto_epochs},
+          {"patience", patience},
           {"batch_size", batch_size},
           {"lr", lr},
+          {"loss", loss},
+          {"temperature", temperature},
           {"bpr_scale", bpr_scale},
           {"val_fraction", val_fraction},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
+}
+
+int64_t TrainConfig::resolved_epochs(int64_t steps_per_epoch) const {
+  if (epochs > 0) return epochs;
+  const int64_t steps = std::max<int64_t>(steps_per_epoch, 1);
+  return std::clamp<int64_t>((min_steps + steps - 1) / steps, 1, max_auto_epochs);
 }
 
 bool is_validation_user(uint64_t raw_user_id, double val_fraction) {

@@ -77,16 +77,19 @@ MoEImpl::MoEImpl(const ModelConfig& c) : config_(c) {
     shared->push_back(shared_modules_.back());
   }
   load = register_buffer("load", torch::ones({c.moe_experts}));
+  bias = register_buffer("bias", torch::zeros({c.moe_experts}));
   counts_ = torch::zeros({c.moe_experts}, torch::kInt64);
+  step_counts_ = torch::zeros({c.moe_experts}, torch::kInt64);
 }
 
 Routing MoEImpl::route(const torch::Tensor& tokens) {
   const auto affinity = torch::sigmoid(gate(tokens));  // [T, E]
+  // Balancing only chooses experts; the gate values below come from the raw affinity.
   torch::Tensor score = affinity;
-  if (config_.moe_balance != "none") {
-    // The penalty only chooses experts; gate values below come from the raw affinity.
-    const auto penalty = load.clamp_min(config_.moe_load_floor).pow(config_.moe_balance_power);
-    score = affinity / penalty;
+  if (config_.moe_balance == "bias") {
+    score = affinity + bias;
+  } else if (config_.moe_balance == "divide") {
+    score = affinity / load.clamp_min(config_.moe_load_floor).pow(config_.moe_balance_power);
   }
   const auto chosen = std::get<1>(score.detach().topk(config_.moe_activated, /*dim=*/-1));
   auto gates = affinity.gather(-1, chosen);
@@ -116,6 +119,7 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& vali
   if (is_training()) {
     torch::NoGradGuard no_grad;
     counts_ = counts_.to(per_expert.device()) + per_expert;
+    step_counts_ = step_counts_.to(per_expert.device()) + per_expert;
   }
   const auto per_expert_cpu = per_expert.to(torch::kCPU);
   const int64_t* count = per_expert_cpu.data_ptr<int64_t>();
@@ -135,18 +139,38 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& vali
   return flat.index_copy(0, token_rows, out).view(x.sizes());
 }
 
+void MoEImpl::update_bias(const std::function<void(torch::Tensor&)>& combine_counts) {
+  torch::NoGradGuard no_grad;
+  if (config_.moe_balance == "bias") {
+    if (combine_counts) combine_counts(step_counts_);
+    const auto c = step_counts_.to(bias.device(), torch::kFloat32);
+    // An expert used less than the mean gains, one used more loses; the re-centring keeps the
+    // bias from drifting as a whole (top-k is blind to a common shift).
+    bias.add_(torch::sign(c.mean() - c) * config_.moe_bias_rate);
+    bias.sub_(bias.mean());
+  }
+  step_counts_ = torch::zeros_like(step_counts_);
+}
+
 void MoEImpl::begin_epoch() {
   torch::NoGradGuard no_grad;
-  if (next_load_.defined() && config_.moe_balance != "none")
+  if (next_load_.defined() && config_.moe_balance == "divide")
     load.copy_(next_load_.to(load.device()));
   counts_ = torch::zeros({config_.moe_experts},
                          torch::TensorOptions(torch::kInt64).device(load.device()));
+  step_counts_ = torch::zeros_like(counts_);
 }
 
 ExpertUsage MoEImpl::end_epoch(const std::function<void(torch::Tensor&)>& combine_counts) {
   if (combine_counts) combine_counts(counts_);
   const ExpertUsage usage = ExpertUsage::from_counts(activation_counts());
-  if (usage.activations > 0) set_next_load(usage.share);
+  if (usage.activations > 0) {
+    set_next_load(usage.share);
+    if (config_.moe_balance != "divide") {
+      torch::NoGradGuard no_grad;
+      load.copy_(next_load_.to(load.device()));
+    }
+  }
   return usage;
 }
 

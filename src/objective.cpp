@@ -15,6 +15,17 @@ torch::Tensor bpr_loss(const torch::Tensor& long_vec, const torch::Tensor& short
   return torch::softplus(-scale * (positive - negative)).mean();
 }
 
+torch::Tensor softmax_loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
+                           double temperature, int64_t target_offset) {
+  namespace F = torch::nn::functional;
+  const auto l = F::normalize(long_vec, F::NormalizeFuncOptions().dim(1));
+  const auto s = F::normalize(short_vec, F::NormalizeFuncOptions().dim(1));
+  const auto logits = torch::matmul(l, s.t()) / temperature;  // [B, B_all]
+  const auto target = torch::arange(target_offset, target_offset + long_vec.size(0),
+                                    logits.options().dtype(torch::kInt64));
+  return F::cross_entropy(logits, target);
+}
+
 std::vector<int64_t> random_derangement(int64_t n, Rng& rng) {
   if (n < 2) throw std::invalid_argument("a derangement needs at least two elements");
   std::vector<int64_t> p(static_cast<size_t>(n));

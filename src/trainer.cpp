@@ -27,6 +27,7 @@ namespace lti {
 namespace {
 
 constexpr int kFormatVersion = 1;
+constexpr const char* kResumeFolder = "resume";
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -75,6 +76,7 @@ nlohmann::json EpochStats::to_json() const {
           {"val_loss", val_loss},
           {"val_separation", val_separation},
           {"val_recall_at_10", val_recall_at_10},
+          {"val_mrr", val_mrr},
           {"tokens_per_s", tokens_per_s},
           {"seconds", seconds},
           {"expert_usage", usage.to_json()}};
@@ -82,9 +84,9 @@ nlohmann::json EpochStats::to_json() const {
 
 std::string EpochStats::summary_line() const {
   return fmt::format(
-      "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} val_R@10 {:.4f} {:.0f} tokens/s {:.1f} "
-      "s | {}",
-      epoch, loss, val_loss, val_separation, val_recall_at_10, tokens_per_s, seconds,
+      "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} val_R@10 {:.4f} val_MRR {:.4f} {:.0f} "
+      "tokens/s {:.1f} s | {}",
+      epoch, loss, val_loss, val_separation, val_recall_at_10, val_mrr, tokens_per_s, seconds,
       usage.summary());
 }
 
@@ -129,25 +131,71 @@ Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begi
           make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kShortMinLength)};
 }
 
+std::vector<std::pair<size_t, size_t>> Trainer::global_batches() const {
+  const size_t bs = static_cast<size_t>(options_.train.batch_size), n = train_users_.size();
+  const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
+  std::vector<std::pair<size_t, size_t>> batches;
+  for (size_t b = 0; b < n; b += bs) batches.push_back({b, std::min(n, b + bs)});
+  // A final batch too small to give every rank two users (a negative needs another user)
+  // joins the previous batch.
+  if (batches.size() > 1 && batches.back().second - batches.back().first < 2 * ranks) {
+    batches.pop_back();
+    batches.back().second = n;
+  }
+  if (options_.train.max_steps_per_epoch > 0 &&
+      static_cast<int64_t>(batches.size()) > options_.train.max_steps_per_epoch)
+    batches.resize(static_cast<size_t>(options_.train.max_steps_per_epoch));
+  return batches;
+}
+
+int64_t Trainer::steps_per_epoch() const { return static_cast<int64_t>(global_batches().size()); }
+
+torch::Tensor Trainer::loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
+                            Rng& rng) {
+  if (options_.train.loss == "softmax") {
+    if (!group_) return softmax_loss(long_vec, short_vec, options_.train.temperature);
+    // Every rank's short vectors are the candidates. The other ranks' arrive without a gradient
+    // (each rank back-propagates through its own), as in the usual all-gather of contrastive
+    // training; the gradients are then averaged as for any loss.
+    auto sizes = torch::zeros({group_->size()}, torch::kInt64);
+    sizes[group_->rank()] = long_vec.size(0);
+    group_->sum_in_place(sizes);
+    const auto size = sizes.to(torch::kCPU);
+    const int64_t offset = size.narrow(0, 0, group_->rank()).sum().item<int64_t>();
+    auto all = torch::zeros({size.sum().item<int64_t>(), short_vec.size(1)}, short_vec.options());
+    all.narrow(0, offset, short_vec.size(0)).copy_(short_vec.detach());
+    group_->sum_in_place(all);
+    const auto others_before = all.narrow(0, 0, offset);
+    const auto others_after = all.narrow(0, offset + short_vec.size(0),
+                                         all.size(0) - offset - short_vec.size(0));
+    return softmax_loss(long_vec, torch::cat({others_before, short_vec, others_after}),
+                        options_.train.temperature, offset);
+  }
+  const auto negative = random_derangement(long_vec.size(0), rng);
+  const auto negative_index = torch::tensor(negative, torch::kInt64).to(long_vec.device());
+  return bpr_loss(long_vec, short_vec, negative_index, options_.train.bpr_scale);
+}
+
 double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   const auto long_in = BatchTensors::from(batch.long_part, device_);
   const auto short_in = BatchTensors::from(batch.short_part, device_);
-  const auto negative = random_derangement(batch.long_part.batch, rng);
-  const auto negative_index = torch::tensor(negative, torch::kInt64).to(device_);
   // Gradients are dropped rather than zeroed (PyTorch 2's set_to_none): an expert no token
   // chose this step gets no stale-momentum update, and a resumed run, which starts without
   // gradients, repeats an uninterrupted one exactly.
   const auto parameters = model_->parameters();
   for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
-  const auto loss = bpr_loss(model_->encode_long(long_in), model_->encode_short(short_in),
-                             negative_index, options_.train.bpr_scale);
-  double value = loss.item<double>();
+  const auto step_loss = loss(model_->encode_long(long_in), model_->encode_short(short_in), rng);
+  double value = step_loss.item<double>();
   // Every rank takes the same decision on the mean loss of the global batch.
   if (group_) value = group_->sum(value) / group_->size();
   if (!std::isfinite(value)) return value;
-  loss.backward();
+  step_loss.backward();
   if (group_) group_->average_gradients(parameters);
   optimizer_->step();
+  if (group_)
+    model_->moe_layer->update_bias([this](torch::Tensor& c) { group_->sum_in_place(c); });
+  else
+    model_->moe_layer->update_bias();
   tokens += valid_tokens(batch.long_part) + valid_tokens(batch.short_part);
   return value;
 }
@@ -166,14 +214,20 @@ Trainer::Validation Trainer::validate() {
     const int64_t n = std::min(bs, pairs.long_vec.size(0) - begin);
     if (n < 2) continue;
     const auto l = pairs.long_vec.narrow(0, begin, n), s = pairs.short_vec.narrow(0, begin, n);
-    const auto negative = torch::tensor(random_derangement(n, rng), torch::kInt64);
-    v.loss += bpr_loss(l, s, negative, options_.train.bpr_scale).item<double>() * n;
+    v.loss += (options_.train.loss == "softmax"
+                   ? softmax_loss(l, s, options_.train.temperature)
+                   : bpr_loss(l, s, torch::tensor(random_derangement(n, rng), torch::kInt64),
+                              options_.train.bpr_scale))
+                  .item<double>() *
+              n;
     v.separation += separation(l, s) * n;
     weight += n;
   }
   v.loss /= weight;
   v.separation /= weight;
-  v.recall_at_10 = retrieval_metrics(pairs.long_vec, pairs.short_vec).recall_at_10;
+  const RetrievalMetrics m = retrieval_metrics(pairs.long_vec, pairs.short_vec);
+  v.recall_at_10 = m.recall_at_10;
+  v.mrr = m.mrr;
   return v;
 }
 
@@ -203,10 +257,18 @@ std::vector<EpochStats> Trainer::run() {
                device_.str(),
                ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
                train_users_.size(), val_users_.size(), model_->parameter_count());
-  const size_t bs = static_cast<size_t>(options_.train.batch_size);
+  const int64_t epochs = planned_epochs();
+  spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; early stop "
+               "after {} epoch(s) without a better validation MRR",
+               epochs, steps_per_epoch(),
+               options_.train.epochs == 0
+                   ? fmt::format(" (automatic: at least {} steps)", options_.train.min_steps)
+                   : std::string(),
+               options_.train.loss, options_.train.batch_size, options_.train.lr,
+               options_.model.moe_balance,
+               options_.train.patience > 0 ? std::to_string(options_.train.patience) : "never");
   int64_t replica_checks = 0;
-  for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= options_.train.epochs;
-       ++epoch) {
+  for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     model_->train(true);
     model_->moe_layer->begin_epoch();
@@ -222,25 +284,13 @@ std::vector<EpochStats> Trainer::run() {
     Rng negatives(options_.train.seed,
                   1000000 + static_cast<uint64_t>(epoch) + (static_cast<uint64_t>(rank) << 32));
 
-    // A final batch too small to give every rank two users (a negative needs another user)
-    // joins the previous batch.
-    std::vector<std::pair<size_t, size_t>> batches;
-    for (size_t b = 0; b < order.size(); b += bs)
-      batches.push_back({b, std::min(order.size(), b + bs)});
-    if (batches.size() > 1 &&
-        batches.back().second - batches.back().first < 2 * static_cast<size_t>(ranks)) {
-      batches.pop_back();
-      batches.back().second = order.size();
-    }
+    std::vector<std::pair<size_t, size_t>> batches = global_batches();
     // Distributed: each rank trains on its contiguous slice of every global batch.
     for (auto& [begin, end] : batches) {
       const size_t n = end - begin;
       end = begin + n * static_cast<size_t>(rank + 1) / static_cast<size_t>(ranks);
       begin = begin + n * static_cast<size_t>(rank) / static_cast<size_t>(ranks);
     }
-    if (options_.train.max_steps_per_epoch > 0 &&
-        static_cast<int64_t>(batches.size()) > options_.train.max_steps_per_epoch)
-      batches.resize(static_cast<size_t>(options_.train.max_steps_per_epoch));
 
     Progress progress(options_.progress, epoch, static_cast<int64_t>(batches.size()));
     double loss_sum = 0;
@@ -286,33 +336,52 @@ std::vector<EpochStats> Trainer::run() {
     if (replica_checks > 0)
       spdlog::info("rank {}: parameters identical on all {} ranks after each of {} steps", rank,
                    ranks, replica_checks);
-    if (!leader()) {  // rank 0 validates and saves; the others go on to the next epoch
+    bool stop = false;
+    if (leader()) {  // rank 0 validates and saves; the others wait for its stop decision
+      const Validation v = validate();
+      stats.val_loss = v.loss;
+      stats.val_separation = v.separation;
+      stats.val_recall_at_10 = v.recall_at_10;
+      stats.val_mrr = v.mrr;
+      stats.seconds = seconds_since(start);
+      // Without validation users every epoch counts as the best: the last one is kept.
+      const bool best = val_users_.size() < 2 || stats.val_mrr > best_mrr_;
+      if (best) {
+        best_epoch_ = epoch;
+        best_mrr_ = stats.val_mrr;
+      }
       history.push_back(stats);
-      continue;
+      spdlog::info("{}{}", stats.summary_line(), best ? " (best so far)" : "");
+      save(history, best);
+      const int64_t patience = options_.train.patience;
+      stop = patience > 0 && epoch - best_epoch_ >= patience && epoch < epochs;
+      if (stop)
+        spdlog::info("early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f})",
+                     epoch - best_epoch_, best_epoch_, best_mrr_);
+    } else {
+      history.push_back(stats);
     }
-    const Validation v = validate();
-    stats.val_loss = v.loss;
-    stats.val_separation = v.separation;
-    stats.val_recall_at_10 = v.recall_at_10;
-    stats.seconds = seconds_since(start);
-    history.push_back(stats);
-    spdlog::info("{}", stats.summary_line());
-    save(history);
+    if (group_) stop = group_->sum(stop ? 1.0 : 0.0) > 0;
+    if (stop) break;
   }
   return history;
 }
 
-void Trainer::save(const std::vector<EpochStats>& history) {
+void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   const std::string& dir = options_.save_dir;
+  const std::string resume_dir = dir + "/" + kResumeFolder;
+  std::filesystem::create_directories(resume_dir);
   // Every file of the checkpoint is written before any replaces the previous epoch's, so a
-  // full disk leaves the previous checkpoint whole.
+  // full disk leaves the previous checkpoint whole. The save dir's weights are the best epoch's
+  // (what export and eval read); resume/ holds the last epoch's, with the optimiser state.
   StagedFiles files;
-  model_->stage_weights(dir, files);
+  if (best) model_->stage_weights(dir, files);
+  model_->stage_weights(resume_dir, files);
   std::ostringstream optimizer_bytes;
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.save_to(optimizer_bytes);
-  files.add(dir + "/optimizer.pt", optimizer_bytes.str());
+  files.add(resume_dir + "/optimizer.pt", optimizer_bytes.str());
 
   nlohmann::json j;
   j["format_version"] = kFormatVersion;
@@ -326,6 +395,8 @@ void Trainer::save(const std::vector<EpochStats>& history) {
   j["data"] = data_summary_;
   j["users"] = {{"train", train_users_.size()}, {"validation", val_users_.size()}};
   j["epochs_completed"] = history.size();
+  j["epochs_planned"] = planned_epochs();
+  j["best_epoch"] = best_epoch_;
   j["epochs"] = nlohmann::json::array();
   for (const auto& e : history) j["epochs"].push_back(e.to_json());
   j["device"] = device_.str();
@@ -342,13 +413,18 @@ std::vector<EpochStats> Trainer::restore() {
   if (saved.to_json() != options_.model.to_json())
     throw ModelError("--resume: the model options or data differ from '" + options_.save_dir +
                      "/model.json' (saved: " + saved.to_json().dump() + ")");
-  model_->load_weights(options_.save_dir);
+  // The last epoch's weights and optimiser state (a folder written before resume/ existed
+  // holds them in the save dir itself).
+  const std::string resume_dir = options_.save_dir + "/" + kResumeFolder;
+  const std::string from =
+      std::filesystem::exists(resume_dir + "/optimizer.pt") ? resume_dir : options_.save_dir;
+  model_->load_weights(from);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(options_.save_dir + "/optimizer.pt", device_);
+    archive.load_from(from + "/optimizer.pt", device_);
     optimizer_->load(archive);
   } catch (const c10::Error& e) {
-    throw ModelError("--resume: cannot read '" + options_.save_dir + "/optimizer.pt'");
+    throw ModelError("--resume: cannot read '" + from + "/optimizer.pt'");
   }
   std::vector<EpochStats> history;
   for (const auto& e : j.at("epochs")) {
@@ -359,15 +435,22 @@ std::vector<EpochStats> Trainer::restore() {
     s.val_loss = e.at("val_loss");
     s.val_separation = e.at("val_separation");
     s.val_recall_at_10 = e.value("val_recall_at_10", 0.0);
+    s.val_mrr = e.value("val_mrr", 0.0);
     s.tokens_per_s = e.at("tokens_per_s");
     s.seconds = e.at("seconds");
     s.usage = ExpertUsage::from_counts({});
     s.usage.share = e.at("expert_usage").at("share").get<std::vector<double>>();
     history.push_back(s);
   }
-  // The shares measured in the last completed epoch route the next one.
+  // The shares measured in the last completed epoch route the next one ("divide"); the bias
+  // came back with the weights.
   if (!history.empty()) model_->moe_layer->set_next_load(history.back().usage.share);
-  spdlog::info("resuming after epoch {} from '{}'", history.size(), options_.save_dir);
+  best_epoch_ = j.value("best_epoch", static_cast<int64_t>(history.size()));
+  best_mrr_ = best_epoch_ > 0 && best_epoch_ <= static_cast<int64_t>(history.size())
+                  ? history[static_cast<size_t>(best_epoch_ - 1)].val_mrr
+                  : -1;
+  spdlog::info("resuming after epoch {} from '{}' (best so far: epoch {})", history.size(), from,
+               best_epoch_);
   return history;
 }
 

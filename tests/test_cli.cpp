@@ -112,7 +112,8 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
   EXPECT_NE(out.find("experts min"), std::string::npos) << out;
   for (const char* f :
        {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth", "model.json",
-        "optimizer.pt", "user_encoder.txt", "item_encoder.txt", "category_encoder.txt"})
+        "resume/optimizer.pt", "resume/moe_layer.pth", "user_encoder.txt", "item_encoder.txt",
+        "category_encoder.txt"})
     EXPECT_TRUE(std::filesystem::exists(dir.file("model/") + f)) << f;
   ASSERT_EQ(run_command(kLti + " train --resume --epochs 3 --data_path " + csv + " --save_dir " +
                             dir.file("model") + small_model,

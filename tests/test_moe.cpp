@@ -28,7 +28,9 @@ TEST(MoE, GatesOfTheChosenExpertsSumToOne) {
 
 TEST(MoE, LoadPenaltyChangesTheChoiceButNotTheGateValues) {
   torch::manual_seed(3);
-  MoE moe(test::tiny_config());
+  ModelConfig c = test::tiny_config();
+  c.moe_balance = "divide";
+  MoE moe(c);
   torch::NoGradGuard no_grad;
   const auto tokens = torch::randn({64, 16});
   const auto affinity = torch::sigmoid(moe->gate(tokens));
@@ -59,6 +61,86 @@ TEST(MoE, LoadPenaltyChangesTheChoiceButNotTheGateValues) {
   EXPECT_GT(unchanged, 0);
 }
 
+TEST(MoE, BiasChangesTheChoiceButNotTheGateValuesAndTheLoadIsIgnored) {
+  torch::manual_seed(3);
+  MoE moe(test::tiny_config());  // "bias" is the default
+  torch::NoGradGuard no_grad;
+  const auto tokens = torch::randn({64, 16});
+  const auto affinity = torch::sigmoid(moe->gate(tokens));
+  const Routing before = moe->route(tokens);
+  moe->load.fill_(7.0);  // a record of past shares, not a routing input here
+  EXPECT_TRUE(torch::equal(before.experts, moe->route(tokens).experts));
+  const int64_t busy =
+      torch::bincount(before.experts.reshape({-1}), {}, 6).argmax().item<int64_t>();
+  moe->bias[busy] = -0.5;
+  const Routing after = moe->route(tokens);
+  EXPECT_LT((after.experts == busy).sum().item<int64_t>(),
+            (before.experts == busy).sum().item<int64_t>());
+  // The chosen experts are the top-k of affinity + bias...
+  const auto expected_choice = std::get<1>((affinity + moe->bias).topk(2, -1));
+  EXPECT_TRUE(torch::equal(std::get<0>(after.experts.sort(-1)),
+                           std::get<0>(expected_choice.sort(-1))));
+  // ...and their gates the raw affinities, normalised.
+  const auto chosen = affinity.gather(-1, after.experts);
+  EXPECT_TRUE(torch::allclose(after.gates, chosen / chosen.sum(-1, true)));
+}
+
+namespace {
+
+// Routes `steps` batches of 512 tokens through `moe` in training mode, with a gate that
+// prefers expert 0 for every token, calling update_bias() after each (as training does after
+// each optimiser step); returns the usage of the last `measured` steps.
+ExpertUsage route_skewed_tokens(MoE& moe, int steps, int measured) {
+  torch::NoGradGuard no_grad;
+  moe->train();
+  moe->gate->weight[0].zero_();
+  moe->gate->weight[0][0] = 2.0;  // token feature 0 is shifted by +3 below: affinity ~ 1
+  for (int step = 0; step < steps; ++step) {
+    if (step == steps - measured) moe->begin_epoch();
+    auto x = torch::randn({1, 512, 16});
+    x.select(2, 0).add_(3.0);
+    moe(x, torch::ones({1, 512}, torch::kBool));
+    moe->update_bias();
+  }
+  return moe->end_epoch();
+}
+
+}  // namespace
+
+TEST(MoE, BiasRuleBalancesASkewedGate) {
+  torch::manual_seed(5);
+  ModelConfig c = test::tiny_config();
+  c.moe_experts = 8;
+  {
+    ModelConfig unbalanced = c;
+    unbalanced.moe_balance = "none";
+    MoE control(unbalanced);
+    const ExpertUsage u = route_skewed_tokens(control, 50, 10);
+    EXPECT_GT(u.share[0], 3.5) << "the skewed gate should send nearly every token to expert 0";
+  }
+  MoE moe(c);
+  const ExpertUsage early = route_skewed_tokens(moe, 1, 1);
+  EXPECT_GT(early.share[0], 3.5);
+  const ExpertUsage u = route_skewed_tokens(moe, 300, 50);
+  EXPECT_LE(u.cv, 0.25) << u.summary();
+  EXPECT_GE(u.min, 0.3) << u.summary();
+  EXPECT_LT(moe->bias[0].item<double>(), -0.1);  // expert 0 pays for its head start
+  EXPECT_NEAR(moe->bias.mean().item<double>(), 0.0, 1e-6);  // re-centred
+  // The usage of the epoch is stored in `load` as a record.
+  EXPECT_TRUE(
+      torch::allclose(moe->load, torch::tensor(u.share, torch::kFloat64).to(torch::kFloat32)));
+}
+
+TEST(MoE, BiasIsOnlyUpdatedByTheBiasRule) {
+  for (const char* rule : {"divide", "none"}) {
+    ModelConfig c = test::tiny_config();
+    c.moe_balance = rule;
+    MoE moe(c);
+    route_skewed_tokens(moe, 20, 5);
+    EXPECT_TRUE(torch::equal(moe->bias, torch::zeros({6}))) << rule;
+  }
+}
+
 TEST(MoE, BalanceNoneIgnoresTheLoad) {
   torch::manual_seed(3);
   ModelConfig c = test::tiny_config();
@@ -70,11 +152,15 @@ TEST(MoE, BalanceNoneIgnoresTheLoad) {
   moe->load.fill_(5.0);
   moe->load[0] = 0.2;
   EXPECT_TRUE(torch::equal(before.experts, moe->route(tokens).experts));
+  moe->bias[0] = 5.0;
+  EXPECT_TRUE(torch::equal(before.experts, moe->route(tokens).experts));
 }
 
 TEST(MoE, CountsIgnorePaddingCountOnlyInTrainingAndResetPerEpoch) {
   torch::manual_seed(4);
-  MoE moe(test::tiny_config());
+  ModelConfig c = test::tiny_config();
+  c.moe_balance = "divide";
+  MoE moe(c);
   moe->begin_epoch();
   auto valid = torch::zeros({2, 10}, torch::kBool);
   valid.index_put_({0, torch::indexing::Slice(4, 10)}, true);  // 6 tokens

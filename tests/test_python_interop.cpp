@@ -8,8 +8,20 @@
 
 #include "lti/trainer.h"
 #include "model_fixtures.h"
+#include "redis_server.h"
 
 using namespace lti;
+
+namespace {
+
+// Skips the test (fails it in CI) where Python with torch is missing.
+bool python_torch_available(std::string& why) {
+  if (test::run_command(std::string(LTI_PYTHON) + " -c 'import torch, redis'", why) == 0)
+    return true;
+  return false;
+}
+
+}  // namespace
 
 TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
   const std::string python = LTI_PYTHON;
@@ -40,7 +52,9 @@ TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
   add("moe_layer.pth", *model.moe_layer, "shared.1.w1.weight");
   add("long_term.pth", *model.long_term, "blocks.1.attn.qkv.weight");
   add("short_term.pth", *model.short_term, "cls");
+  add("moe_layer.pth", *model.moe_layer, "bias");
   ASSERT_EQ(sums.size(), 4u);
+  ASSERT_TRUE(sums["moe_layer.pth"].contains("bias"));
   test::write_text(dir.file("sums.json"), sums.dump());
   const int rc =
       test::run_command(python + " " + LTI_SOURCE_DIR + "/tests/python/check_state_dicts.py " +
@@ -48,4 +62,47 @@ TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
                         out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("ok:"), std::string::npos) << out;
+}
+
+// The PyTorch twin (tests/python/twin.py), written from the SPEC and not from this code,
+// recomputes every user's long-term vector from the CSV and the saved files, one user at a time
+// without padding, and must agree with what `lti export` wrote to Redis, for each balancing rule.
+TEST(PythonInterop, PyTorchTwinRecomputesTheExportedVectorsForEveryBalancingRule) {
+  std::string out;
+  if (!python_torch_available(out)) {
+    if (std::getenv("CI")) FAIL() << "python3-torch and python3-redis are required in CI: " << out;
+    GTEST_SKIP() << "python3 with torch and redis not available: " << out;
+  }
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 40, 2400);
+  test::RedisServer server;
+  for (const char* rule : {"bias", "divide", "none"}) {
+    SCOPED_TRACE(rule);
+    const std::string model = dir.file(std::string("model-") + rule);
+    TrainOptions o = test::tiny_train_options(model, 2);
+    o.model.moe_balance = rule;
+    o.model.moe_shared = 2;
+    o.train.batch_size = 8;
+    o.train.patience = 0;
+    Trainer trainer(data, o);
+    trainer.run();
+    // Routing must depend on the rule's state, or the twin would not check it.
+    if (std::string(rule) == "bias")
+      EXPECT_GT(trainer.model().moe_layer->bias.abs().max().item<double>(), 0.0);
+    const std::string prefix = std::string(rule) + ":";
+    ASSERT_EQ(test::run_command(std::string(LTI_EXE) + " export --threads 1 --data_path " +
+                                    dir.file("train.csv") + " --save_dir " + model +
+                                    " --redis 127.0.0.1:" + std::to_string(server.port()) +
+                                    " --key_prefix " + prefix,
+                                out),
+              0)
+        << out;
+    const int rc = test::run_command(std::string(LTI_PYTHON) + " " + LTI_SOURCE_DIR +
+                                         "/tests/python/twin.py " + dir.file("train.csv") + " " +
+                                         model + " " + std::to_string(server.port()) + " " +
+                                         prefix + " 1e-5",
+                                     out);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("ok: 40 users"), std::string::npos) << out;
+  }
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "lti/errors.h"
+#include "lti/evaluation.h"
 #include "lti/objective.h"
 #include "lti/trainer.h"
 #include "model_fixtures.h"
@@ -25,6 +26,24 @@ TEST(Objective, BprLossEqualsAHandComputedValue) {
   const double expected = (softplus(-(1.0 - r)) + softplus(-(r - 0.0))) / 2;
   EXPECT_NEAR(bpr_loss(l, s, negative).item<double>(), expected, 1e-6);
   EXPECT_NEAR(separation(l, s), (1.0 + r) / 2 - (r + 0.0) / 2, 1e-6);
+}
+
+TEST(Objective, SoftmaxLossEqualsAHandComputedValue) {
+  const auto l = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
+  const auto s = torch::tensor({{2.0f, 0.0f}, {1.0f, 1.0f}});
+  const double r = 1.0 / std::sqrt(2.0), t = 0.5;
+  // Row 0: cosines (1, r), target 0; row 1: cosines (0, r), target 1.
+  const double row0 = -std::log(std::exp(1 / t) / (std::exp(1 / t) + std::exp(r / t)));
+  const double row1 = -std::log(std::exp(r / t) / (std::exp(0 / t) + std::exp(r / t)));
+  EXPECT_NEAR(softmax_loss(l, s, t).item<double>(), (row0 + row1) / 2, 1e-6);
+  // With other candidates before this batch's (another rank's), the targets move by the offset.
+  const auto with_other = torch::cat({torch::tensor({{-1.0f, 1.0f}}), s});
+  const double c = -r;  // cos((1,0), (-1,1)); cos((0,1), (-1,1)) = r
+  const double other0 = -std::log(std::exp(1 / t) /
+                                  (std::exp(c / t) + std::exp(1 / t) + std::exp(r / t)));
+  const double other1 = -std::log(std::exp(r / t) /
+                                  (std::exp(r / t) + std::exp(0 / t) + std::exp(r / t)));
+  EXPECT_NEAR(softmax_loss(l, with_other, t, 1).item<double>(), (other0 + other1) / 2, 1e-6);
 }
 
 TEST(Objective, DerangementsHaveNoFixedPoints) {
@@ -76,21 +95,29 @@ TEST(Trainer, SameSeedSameThreadsSameLosses) {
 TEST(Trainer, SavedModelLoadsBackToIdenticalVectorsAndSavesTheLoadOfTheLastEpoch) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
-  Trainer trainer(data, test::tiny_train_options(dir.file("model"), 2));
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 2);
+  o.model.moe_balance = "divide";
+  Trainer trainer(data, o);
   const auto history = trainer.run();
 
   Encoders encoders;
   auto loaded = load_trained_model(dir.file("model"), torch::kCPU, &encoders);
   EXPECT_EQ(encoders.item.known_raw_ids(), data.encoders.item.known_raw_ids());
+  // resume/ holds the last epoch, the model in training; the save dir the best epoch.
+  UserInterestModel last(loaded->config());
+  last.load_weights(dir.file("model/resume"));
+  last.train(false);
   std::vector<RowRange> users;
   for (size_t u = 0; u < 20; ++u) users.push_back(data.data.user_rows(u));
   const auto batch = BatchTensors::from(make_batch(data.data, users, 32, 100), torch::kCPU);
   torch::NoGradGuard no_grad;
   trainer.model().train(false);
-  EXPECT_TRUE(torch::equal(trainer.model().encode_long(batch), loaded->encode_long(batch)));
+  EXPECT_TRUE(torch::equal(trainer.model().encode_long(batch), last.encode_long(batch)));
+  if (trainer.best_epoch() == 2)
+    EXPECT_TRUE(torch::equal(trainer.model().encode_long(batch), loaded->encode_long(batch)));
 
-  // The load in moe_layer.pth is the one that routed epoch 2: the shares measured in epoch 1.
-  const auto saved_load = loaded->moe_layer->load;
+  // "divide": the load saved with epoch 2 is the one that routed it, epoch 1's shares.
+  const auto saved_load = last.moe_layer->load;
   const auto epoch1 = torch::tensor(history[0].usage.share, torch::kFloat64).to(torch::kFloat32);
   const auto epoch2 = torch::tensor(history[1].usage.share, torch::kFloat64).to(torch::kFloat32);
   EXPECT_TRUE(torch::allclose(saved_load, epoch1));
@@ -104,12 +131,17 @@ TEST(Trainer, SavedModelLoadsBackToIdenticalVectorsAndSavesTheLoadOfTheLastEpoch
 TEST(Trainer, ResumeContinuesFromTheLastCompletedEpoch) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);
+  auto divide_options = [&](const std::string& save_dir, int64_t epochs) {
+    TrainOptions o = test::tiny_train_options(save_dir, epochs);
+    o.model.moe_balance = "divide";
+    return o;
+  };
   {
-    Trainer first(data, test::tiny_train_options(dir.file("model"), 1));
+    Trainer first(data, divide_options(dir.file("model"), 1));
     first.run();
   }
   const auto after_one = read_model_json(dir.file("model"));
-  TrainOptions more = test::tiny_train_options(dir.file("model"), 3);
+  TrainOptions more = divide_options(dir.file("model"), 3);
   more.resume = true;
   Trainer resumed(data, more);
   const auto history = resumed.run();
@@ -117,20 +149,21 @@ TEST(Trainer, ResumeContinuesFromTheLastCompletedEpoch) {
   EXPECT_EQ(history[0].loss, after_one.at("epochs")[0].at("loss").get<double>());
   // Epochs are seeded by number and the optimiser state is restored: resuming repeats exactly
   // what one uninterrupted run does.
-  Trainer straight(data, test::tiny_train_options(dir.file("straight"), 3));
+  Trainer straight(data, divide_options(dir.file("straight"), 3));
   const auto uninterrupted = straight.run();
   EXPECT_EQ(history[1].loss, uninterrupted[1].loss);
   EXPECT_NEAR(history[2].loss, uninterrupted[2].loss, 1e-6);
   const auto json = read_model_json(dir.file("model"));
   EXPECT_EQ(json.at("epochs_completed"), 3);
   // The first resumed epoch routed with the shares measured in epoch 1.
-  // (moe_layer.pth now holds epoch 3's load, i.e. epoch 2's shares.)
-  auto loaded = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
+  // (resume/moe_layer.pth now holds epoch 3's load, i.e. epoch 2's shares.)
+  UserInterestModel last(ModelConfig::from_json(json.at("model")));
+  last.load_weights(dir.file("model/resume"));
   const auto epoch2 = torch::tensor(history[1].usage.share, torch::kFloat64).to(torch::kFloat32);
-  EXPECT_TRUE(torch::allclose(loaded->moe_layer->load, epoch2));
+  EXPECT_TRUE(torch::allclose(last.moe_layer->load, epoch2));
 
   // A resume with other model options is refused.
-  TrainOptions changed = test::tiny_train_options(dir.file("model"), 4);
+  TrainOptions changed = divide_options(dir.file("model"), 4);
   changed.resume = true;
   changed.model.depth = 3;
   Trainer mismatched(data, changed);
@@ -173,4 +206,71 @@ TEST(Trainer, LoadingAMismatchedModelIsAModelError) {
   test::write_text(dir.file("model/model.json"), "{\"format_");
   EXPECT_THROW(load_trained_model(dir.file("model"), torch::kCPU, nullptr), ModelError);
   EXPECT_THROW(load_trained_model(dir.file("nowhere"), torch::kCPU, nullptr), ModelError);
+}
+
+TEST(Trainer, TheBiasIsSavedAndRestoredByResume) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 100, 6000);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 2);
+  Trainer first(data, o);
+  first.run();
+  const auto bias = first.model().moe_layer->bias.clone();
+  EXPECT_GT(bias.abs().sum().item<double>(), 0.0) << "training steps move the bias";
+  o.resume = true;
+  Trainer resumed(data, o);  // nothing left to train: it only restores
+  resumed.run();
+  EXPECT_TRUE(torch::equal(resumed.model().moe_layer->bias, bias));
+  // And a fresh trainer starts from zero.
+  o.resume = false;
+  o.save_dir = dir.file("other");
+  Trainer fresh(data, o);
+  EXPECT_TRUE(torch::equal(fresh.model().moe_layer->bias, torch::zeros_like(bias)));
+}
+
+TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 240, 24000);
+  {
+    Trainer good(data, test::tiny_train_options(dir.file("model"), 2));
+    good.run();
+  }
+  // Resumed with a learning rate that wrecks the model: the later epochs are worse.
+  TrainOptions wrecking = test::tiny_train_options(dir.file("model"), 10);
+  wrecking.resume = true;
+  wrecking.train.lr = 0.5;
+  wrecking.train.patience = 2;
+  Trainer trainer(data, wrecking);
+  const auto history = trainer.run();
+  ASSERT_EQ(history.size(), 4u) << "2 good epochs, then 2 without improvement";
+  const int64_t best = trainer.best_epoch();
+  ASSERT_GE(best, 1);
+  ASSERT_LE(best, 2);
+  for (const auto& e : history)
+    EXPECT_LE(e.val_mrr, history[static_cast<size_t>(best - 1)].val_mrr) << "epoch " << e.epoch;
+  EXPECT_LT(history.back().val_mrr, history[static_cast<size_t>(best - 1)].val_mrr);
+  const auto json = read_model_json(dir.file("model"));
+  EXPECT_EQ(json.at("best_epoch"), best);
+  EXPECT_EQ(json.at("epochs_completed"), 4);
+  ASSERT_EQ(json.at("epochs").size(), 4u);
+  EXPECT_NEAR(json.at("epochs")[3].at("val_mrr").get<double>(), history[3].val_mrr, 1e-12);
+
+  // The save dir's weights are the best epoch's: evaluated again, they score its MRR.
+  auto kept = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
+  const PairVectors pairs =
+      encode_pairs(*kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false);
+  EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
+              history[static_cast<size_t>(best - 1)].val_mrr, 1e-6);
+}
+
+TEST(Trainer, AutomaticEpochsGiveAtLeastMinStepsWithinBounds) {
+  TrainConfig t;
+  t.epochs = 0;
+  t.min_steps = 600;
+  t.max_auto_epochs = 100;
+  EXPECT_EQ(t.resolved_epochs(7), 86);     // 1,000 users, batch 128
+  EXPECT_EQ(t.resolved_epochs(600), 1);    // exactly enough in one
+  EXPECT_EQ(t.resolved_epochs(78125), 1);  // 10 million users
+  EXPECT_EQ(t.resolved_epochs(1), 100);    // capped
+  t.epochs = 3;
+  EXPECT_EQ(t.resolved_epochs(7), 3);  // an explicit --epochs wins
 }

@@ -21,7 +21,8 @@ struct RetrievalMetrics {
 };
 
 // Query i's target is target i. Cosine similarity against every target, in chunks of
-// `chunk` queries, so no N x N matrix is ever held (rank = 1 + targets scoring higher).
+// `chunk` queries, so no N x N matrix is ever held (rank = 1 + the other targets scoring at
+// least as high: ties count against the user).
 RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
                                    int64_t chunk = 256);
 

@@ -25,9 +25,12 @@ struct ModelConfig {
   int64_t moe_activated = 2;
   int64_t moe_hidden = 256;
   double moe_dropout = 0.1;
-  double moe_load_floor = 0.1;
-  double moe_balance_power = 1.0;
-  std::string moe_balance = "epoch";  // "epoch" or "none"
+  // Load balancing (SPEC 4.2): "bias" (DeepSeek-V3's per-step selection bias, the default),
+  // "divide" (the original design: divide by the previous epoch's share) or "none".
+  std::string moe_balance = "bias";
+  double moe_bias_rate = 0.01;  // gamma of the bias rule, per step
+  double moe_load_floor = 0.1;  // "divide": floor of an expert's share
+  double moe_balance_power = 1.0;  // "divide": power of the share
   // Vocabulary sizes (known values; tables have two more rows for padding and unknown)
   int64_t num_items = 0;
   int64_t num_categories = 0;
@@ -41,14 +44,23 @@ struct ModelConfig {
 
 // The training options that are not part of the model.
 struct TrainConfig {
-  int64_t epochs = 5;
-  int64_t batch_size = 256;
+  // 0 = automatic: enough epochs for at least min_steps optimiser steps (resolved_epochs()).
+  int64_t epochs = 0;
+  int64_t min_steps = 600;
+  int64_t max_auto_epochs = 100;
+  int64_t patience = 5;  // stop after this many epochs without a better validation MRR; 0 = never
+  int64_t batch_size = 128;
   double lr = 1e-3;
+  std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
+  double temperature = 0.1;      // softmax: logits are cos / temperature
   double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
   double val_fraction = 0.1;
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;
+  // The number of epochs this run trains: `epochs`, or, when it is 0, the fewest epochs that
+  // give min_steps optimiser steps (at least 1, at most max_auto_epochs).
+  int64_t resolved_epochs(int64_t steps_per_epoch) const;
 };
 
 // Validation users are chosen by a hash of the raw user id, so the split does not depend on

@@ -53,12 +53,19 @@ class MoEImpl : public torch::nn::Module {
   // counted: their output is their input. In training mode activations are counted.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid);
 
-  // Routing of tokens [T, H]: top-k of s / max(load, floor)^power; gates are the chosen
-  // sigmoid affinities s normalised over the k chosen (the load never changes them).
+  // Routing of tokens [T, H] by their sigmoid affinities s: top-k of s + bias ("bias"), of
+  // s / max(load, floor)^power ("divide") or of s ("none"). The gates are the chosen s
+  // normalised over the k chosen: balancing changes which experts, never their gate values.
   Routing route(const torch::Tensor& tokens);
 
-  // Epoch-level balancing: begin_epoch() resets the counts and puts the shares computed at the
-  // end of the previous epoch in force as `load`; end_epoch() computes this epoch's shares.
+  // DeepSeek-V3's auxiliary-loss-free balancing, after every training step ("bias" only):
+  // bias_i += rate * sign(mean(c) - c_i) from this step's counts c, then re-centred to mean 0.
+  // `combine_counts`, in distributed training, sums every rank's step counts in place.
+  void update_bias(const std::function<void(torch::Tensor&)>& combine_counts = nullptr);
+
+  // Epoch-level view: begin_epoch() resets the counts ("divide": and puts the shares of the
+  // previous epoch in force as `load`); end_epoch() computes this epoch's shares (for "bias" and
+  // "none" they are stored in `load` at once: there they are a record, not a routing input).
   void begin_epoch();
   // `combine_counts`, in distributed training, sums every rank's counts in place, so that every
   // rank computes the same shares and routes the next epoch with the same load.
@@ -69,11 +76,13 @@ class MoEImpl : public torch::nn::Module {
 
   torch::nn::Linear gate{nullptr};
   torch::nn::ModuleList experts{nullptr}, shared{nullptr};
-  torch::Tensor load;  // buffer [E]: relative shares in force (saved in moe_layer.pth)
+  torch::Tensor load;  // buffer [E]: relative shares of the last epoch (saved in moe_layer.pth)
+  torch::Tensor bias;  // buffer [E]: the balancing bias of "bias" (saved in moe_layer.pth)
 
  private:
   ModelConfig config_;
-  torch::Tensor counts_;     // [E] int64, activations this epoch (not saved)
+  torch::Tensor counts_;       // [E] int64, activations this epoch (not saved)
+  torch::Tensor step_counts_;  // [E] int64, activations since the last update_bias()
   torch::Tensor next_load_;  // shares for the next epoch, or undefined
   std::vector<Expert> expert_modules_, shared_modules_;
 };

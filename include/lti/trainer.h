@@ -1,4 +1,6 @@
-// `lti train`: BPR training of the model on user sequences (SPEC 4.4 and 5).
+// `lti train`: training of the model on user sequences (SPEC 4.4 and 5). After every epoch the
+// validation users are scored; the save dir holds the epoch with the best validation MRR, and
+// its resume/ folder the last epoch with the optimiser state (for --resume).
 #pragma once
 
 #include <torch/torch.h>
@@ -21,10 +23,11 @@ namespace lti {
 struct EpochStats {
   int64_t epoch = 0;  // 1-based
   int64_t steps = 0;
-  double loss = 0;              // mean training BPR loss
-  double val_loss = 0;          // BPR loss on validation users (eval mode, fixed negatives)
+  double loss = 0;              // mean training loss
+  double val_loss = 0;          // the same loss on validation users (eval mode, fixed negatives)
   double val_separation = 0;    // mean cos(own pair) - mean cos(other pairs), validation users
   double val_recall_at_10 = 0;  // long vectors retrieving their own short vector (SPEC 8)
+  double val_mrr = 0;           // mean reciprocal rank of the own short vector (SPEC 8)
   double tokens_per_s = 0;
   double seconds = 0;
   ExpertUsage usage;
@@ -52,13 +55,20 @@ class Trainer {
   // `data` must outlive the trainer. The vocabulary sizes of options.model are set from it.
   Trainer(const Ingested& data, TrainOptions options);
 
-  // Trains the remaining epochs, saving the model after each. Throws Error(kExitDiverged) when
-  // the loss stops being finite; the checkpoint of the last completed epoch stays intact.
+  // Trains the remaining epochs (TrainConfig::resolved_epochs), saving after each, and stops
+  // early after `patience` epochs without a better validation MRR. Throws Error(kExitDiverged)
+  // when the loss stops being finite; the checkpoint of the last completed epoch stays intact.
   std::vector<EpochStats> run();
+
+  // The epoch whose weights are in the save dir (1-based; 0 before any).
+  int64_t best_epoch() const { return best_epoch_; }
+  // Optimiser steps of one epoch, and the epochs this run trains in all.
+  int64_t steps_per_epoch() const;
+  int64_t planned_epochs() const { return options_.train.resolved_epochs(steps_per_epoch()); }
 
   // Validation figures of the model as it is now (eval mode).
   struct Validation {
-    double loss = 0, separation = 0, recall_at_10 = 0;
+    double loss = 0, separation = 0, recall_at_10 = 0, mrr = 0;
   };
   Validation validate();
   const std::vector<size_t>& validation_user_indices() const { return val_users_; }
@@ -75,9 +85,12 @@ class Trainer {
     SequenceBatch long_part, short_part;
   };
   Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
+  // [begin, end) of each global batch of an epoch's user order (before the split over ranks).
+  std::vector<std::pair<size_t, size_t>> global_batches() const;
+  torch::Tensor loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec, Rng& rng);
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
   bool leader() const { return !group_ || group_->rank() == 0; }
-  void save(const std::vector<EpochStats>& history);
+  void save(const std::vector<EpochStats>& history, bool best);
   std::vector<EpochStats> restore();
 
   const Ingested& data_;
@@ -88,6 +101,8 @@ class Trainer {
   ProcessGroup* group_ = nullptr;
   std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
   nlohmann::json data_summary_;                  // written into model.json at every save
+  int64_t best_epoch_ = 0;
+  double best_mrr_ = -1;
 };
 
 // model.json of a save dir (ModelError when missing or unreadable).

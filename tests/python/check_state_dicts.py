@@ -24,7 +24,7 @@ def main(save_dir, expected_path):
             "proj.weight": [H, m["item_embedding_dim"] + m["cate_embedding_dim"] + 36],
             "proj.bias": [H], "norm.weight": [H], "norm.bias": [H],
         },
-        "moe_layer.pth": {"gate.weight": [E, H], "load": [E]},
+        "moe_layer.pth": {"gate.weight": [E, H], "load": [E], "bias": [E]},
     }
     for group, count in (("experts", E), ("shared", S)):
         for i in range(count):
@@ -71,6 +71,9 @@ def main(save_dir, expected_path):
     load = torch.load(f"{save_dir}/moe_layer.pth")["load"]
     if abs(load.sum().item() - E) > 1e-3:
         problems.append(f"load sums to {load.sum().item()}, not {E}")
+    bias = torch.load(f"{save_dir}/moe_layer.pth")["bias"]
+    if abs(bias.mean().item()) > 1e-5:
+        problems.append(f"bias has mean {bias.mean().item()}, not 0 (it is re-centred)")
     if problems:
         print("\n".join(problems))
         return 1
