@@ -16,10 +16,10 @@ DATA="$OUT/data-$USERS"
   build/lti synth -o "$DATA/train.csv" --users "$USERS" --rows $((USERS * 300)) \
     --items $((USERS * 30)) --categories 2000 --seed 7
 variants=(
-  "objective-1_balance-epoch:--bpr_scale 1 --moe_balance epoch"
-  "objective-1_balance-none:--bpr_scale 1 --moe_balance none"
-  "objective-10_balance-epoch:--bpr_scale 10 --moe_balance epoch"
-  "objective-10_balance-none:--bpr_scale 10 --moe_balance none"
+  "objective-1_balance-divide:--bpr_scale 1 --moe_balance divide --loss bpr"
+  "objective-1_balance-none:--bpr_scale 1 --moe_balance none --loss bpr"
+  "objective-10_balance-divide:--bpr_scale 10 --moe_balance divide --loss bpr"
+  "objective-10_balance-none:--bpr_scale 10 --moe_balance none --loss bpr"
 )
 run() {
   local name=${1%%:*} flags=${1#*:}

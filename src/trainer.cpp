@@ -150,30 +150,18 @@ std::vector<std::pair<size_t, size_t>> Trainer::global_batches() const {
 
 int64_t Trainer::steps_per_epoch() const { return static_cast<int64_t>(global_batches().size()); }
 
-torch::Tensor Trainer::loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
-                            Rng& rng) {
-  if (options_.train.loss == "softmax") {
-    if (!group_) return softmax_loss(long_vec, short_vec, options_.train.temperature);
-    // Every rank's short vectors are the candidates. The other ranks' arrive without a gradient
-    // (each rank back-propagates through its own), as in the usual all-gather of contrastive
-    // training; the gradients are then averaged as for any loss.
-    auto sizes = torch::zeros({group_->size()}, torch::kInt64);
-    sizes[group_->rank()] = long_vec.size(0);
-    group_->sum_in_place(sizes);
-    const auto size = sizes.to(torch::kCPU);
-    const int64_t offset = size.narrow(0, 0, group_->rank()).sum().item<int64_t>();
-    auto all = torch::zeros({size.sum().item<int64_t>(), short_vec.size(1)}, short_vec.options());
-    all.narrow(0, offset, short_vec.size(0)).copy_(short_vec.detach());
-    group_->sum_in_place(all);
-    const auto others_before = all.narrow(0, 0, offset);
-    const auto others_after = all.narrow(0, offset + short_vec.size(0),
-                                         all.size(0) - offset - short_vec.size(0));
-    return softmax_loss(long_vec, torch::cat({others_before, short_vec, others_after}),
-                        options_.train.temperature, offset);
-  }
-  const auto negative = random_derangement(long_vec.size(0), rng);
-  const auto negative_index = torch::tensor(negative, torch::kInt64).to(long_vec.device());
-  return bpr_loss(long_vec, short_vec, negative_index, options_.train.bpr_scale);
+Trainer::GatheredShorts Trainer::gather_short_vectors(const torch::Tensor& short_vec) {
+  auto sizes = torch::zeros({group_->size()}, torch::kInt64);
+  sizes[group_->rank()] = short_vec.size(0);
+  group_->sum_in_place(sizes);
+  const auto size = sizes.to(torch::kCPU);
+  GatheredShorts g;
+  g.offset = size.narrow(0, 0, group_->rank()).sum().item<int64_t>();
+  auto all = torch::zeros({size.sum().item<int64_t>(), short_vec.size(1)}, short_vec.options());
+  all.narrow(0, g.offset, short_vec.size(0)).copy_(short_vec.detach());
+  group_->sum_in_place(all);
+  g.all = all.requires_grad_(true);
+  return g;
 }
 
 double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
@@ -184,12 +172,36 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // gradients, repeats an uninterrupted one exactly.
   const auto parameters = model_->parameters();
   for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
-  const auto step_loss = loss(model_->encode_long(long_in), model_->encode_short(short_in), rng);
+  const auto long_vec = model_->encode_long(long_in);
+  const auto short_vec = model_->encode_short(short_in);
+  torch::Tensor step_loss;
+  GatheredShorts gathered;
+  if (options_.train.loss == "softmax" && group_) {
+    // Every rank's short vectors are the candidates: the loss is taken against a gathered copy,
+    // and after backward each rank passes its own short vectors the gradient that every rank's
+    // queries sent them (summed over the ranks), so the step is the one a single process would
+    // take on the global batch.
+    gathered = gather_short_vectors(short_vec);
+    step_loss =
+        softmax_loss(long_vec, gathered.all, options_.train.temperature, gathered.offset);
+  } else if (options_.train.loss == "softmax") {
+    step_loss = softmax_loss(long_vec, short_vec, options_.train.temperature);
+  } else {
+    const auto negative = random_derangement(long_vec.size(0), rng);
+    step_loss = bpr_loss(long_vec, short_vec,
+                         torch::tensor(negative, torch::kInt64).to(long_vec.device()),
+                         options_.train.bpr_scale);
+  }
   double value = step_loss.item<double>();
   // Every rank takes the same decision on the mean loss of the global batch.
   if (group_) value = group_->sum(value) / group_->size();
   if (!std::isfinite(value)) return value;
   step_loss.backward();
+  if (gathered.all.defined()) {
+    auto from_all_queries = gathered.all.grad();
+    group_->sum_in_place(from_all_queries);
+    short_vec.backward(from_all_queries.narrow(0, gathered.offset, short_vec.size(0)));
+  }
   if (group_) group_->average_gradients(parameters);
   optimizer_->step();
   if (group_)

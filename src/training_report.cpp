@@ -172,20 +172,23 @@ std::string table_of(const nlohmann::json& object) {
 }  // namespace
 
 std::string render_training_report(const nlohmann::json& j) {
-  std::vector<double> loss, val_loss, recall, cv;
+  std::vector<double> loss, val_loss, recall, mrr, cv;
+  const int64_t best_epoch = j.value("best_epoch", int64_t{0});
   std::vector<std::vector<double>> shares;
   std::string epoch_rows;
   for (const auto& e : j.value("epochs", nlohmann::json::array())) {
     loss.push_back(e.value("loss", 0.0));
     val_loss.push_back(e.value("val_loss", 0.0));
     recall.push_back(e.value("val_recall_at_10", 0.0));
+    mrr.push_back(e.value("val_mrr", 0.0));
     const auto usage = e.value("expert_usage", nlohmann::json::object());
     shares.push_back(usage.value("share", std::vector<double>{}));
     epoch_rows += fmt::format(
-        "<tr><td>{}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.0f}</td>"
-        "<td>{:.2f}</td><td>{:.2f}</td><td>{:.3f}</td><td>{:.3f}</td></tr>\n",
-        e.value("epoch", 0), e.value("loss", 0.0), e.value("val_loss", 0.0),
-        e.value("val_separation", 0.0), e.value("val_recall_at_10", 0.0),
+        "<tr><td>{}{}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td>"
+        "<td>{:.0f}</td><td>{:.2f}</td><td>{:.2f}</td><td>{:.3f}</td><td>{:.3f}</td></tr>\n",
+        e.value("epoch", 0), e.value("epoch", int64_t{0}) == best_epoch ? " (kept)" : "",
+        e.value("loss", 0.0), e.value("val_loss", 0.0), e.value("val_separation", 0.0),
+        e.value("val_recall_at_10", 0.0), e.value("val_mrr", 0.0),
         e.value("tokens_per_s", 0.0), usage.value("min", 0.0), usage.value("max", 0.0),
         usage.value("cv", 0.0), usage.value("entropy_ratio", 0.0));
   }
@@ -205,26 +208,29 @@ std::string render_training_report(const nlohmann::json& j) {
        ".chart .label{font-size:12px;fill:#333}.chart .grid{stroke:#e6e6e6}\n"
        ".cols{display:flex;gap:2em;flex-wrap:wrap}\n</style>\n</head>\n<body>\n";
   o << "<h1>lti training report</h1>\n";
-  o << fmt::format("<p>{} epoch(s) completed on {} with LibTorch {}.</p>\n",
+  o << fmt::format("<p>{} epoch(s) completed on {} with LibTorch {}; the model kept is epoch {}, "
+                   "the best validation MRR.</p>\n",
                    j.value("epochs_completed", 0), escape(j.value("device", std::string("?"))),
-                   escape(j.value("libtorch", std::string("?"))));
+                   escape(j.value("libtorch", std::string("?"))), best_epoch);
   o << "<h2>Training</h2>\n";
   o << "<figure>"
-    << line_chart("BPR loss per epoch",
+    << line_chart("Loss per epoch",
                   {{"train loss", loss, "#1f77b4"}, {"validation loss", val_loss, "#ff7f0e"}},
                   "loss")
     << "<figcaption>Mean training loss and validation loss (validation users, fixed "
        "negatives).</figcaption></figure>\n";
   o << "<figure>"
-    << line_chart("Validation Recall@10 per epoch", {{"Recall@10", recall, "#2ca02c"}}, "Recall@10")
+    << line_chart("Validation Recall@10 and MRR per epoch",
+                  {{"Recall@10", recall, "#2ca02c"}, {"MRR", mrr, "#9467bd"}}, "")
     << "<figcaption>Share of validation users whose long vector ranks their own short vector in "
-       "the top 10 among all validation users.</figcaption></figure>\n";
+       "the top 10 among all validation users, and the mean reciprocal rank of it (the epoch "
+       "with the best MRR is the one kept).</figcaption></figure>\n";
   o << "<h2>Mixture of experts</h2>\n<figure>" << usage_heatmap(shares)
-    << "<figcaption>Each row is one epoch's expert-usage distribution; with epoch-level load "
-       "balancing, experts that were "
-       "overused in one epoch are penalised when routing the next.</figcaption></figure>\n";
+    << "<figcaption>Each row is one epoch's expert-usage distribution (1.0 = a fair share). With "
+       "the balancing bias (the default) it evens out within the first epoch and stays even; "
+       "with the original rule (divide) it alternates between two states.</figcaption></figure>\n";
   o << "<h2>Epochs</h2>\n<table>\n<tr><th>epoch</th><th>loss</th><th>val loss</th><th>val "
-       "separation</th><th>val Recall@10</th>"
+       "separation</th><th>val Recall@10</th><th>val MRR</th>"
        "<th>tokens/s</th><th>usage min</th><th>usage max</th><th>usage "
        "cv</th><th>entropy</th></tr>\n"
     << epoch_rows << "</table>\n";

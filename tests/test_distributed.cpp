@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lti/distributed.h"
+#include "model_fixtures.h"
 #include "redis_server.h"
 #include "test_util.h"
 
@@ -81,8 +82,10 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
                         out),
             0)
       << out;
-  const std::string args =
-      " train --epochs 3 --threads 1 --data_path " + dir.file("data") + kTinyModel;
+  // Without dropout the ranks draw no random masks of their own: two ranks then take the steps
+  // one process takes, up to the order of floating-point sums.
+  const std::string args = " train --epochs 3 --threads 1 --dropout 0 --moe_dropout 0 --data_path " +
+                           dir.file("data") + kTinyModel;
   ASSERT_EQ(run_command(kLti + args + " --save_dir " + dir.file("one"), out), 0) << out;
   ASSERT_EQ(run_command("LTI_LOG_DIR=" + dir.file("logs") + " " + kLaunch + " 2 " + kLti + args +
                             " --check_replicas --save_dir " + dir.file("two"),
@@ -113,6 +116,62 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
                   out),
       0)
       << out;
+}
+
+// In-batch softmax over every rank's short vectors: after one step, the averaged gradient of every
+// parameter on both ranks equals the gradient one process computes on the whole global batch
+// (a rank's short vectors also get the gradient of the other ranks' queries).
+TEST(DistributedTraining, SoftmaxGradientsOfTwoRanksEqualThoseOfOneProcess) {
+  TempDir dir;
+  const lti::Ingested data = lti::test::planted_data(dir, 120, 6000);
+  lti::TrainOptions o = lti::test::tiny_train_options(dir.file("one"), 1);
+  o.model.dropout = 0;
+  o.model.moe_dropout = 0;
+  o.train.max_steps_per_epoch = 1;
+  o.train.loss = "softmax";
+  std::vector<torch::Tensor> initial, expected;
+  {
+    lti::Trainer one(data, o);
+    for (const auto& p : one.model().parameters()) initial.push_back(p.detach().clone());
+    one.run();
+    for (const auto& p : one.model().parameters()) expected.push_back(p.grad());
+  }
+  const int port = lti::test::free_loopback_port();
+  std::vector<std::vector<torch::Tensor>> grads(2);
+  auto rank_main = [&](int rank) {
+    lti::LaunchEnvironment env;
+    env.rank = rank;
+    env.world_size = 2;
+    env.master_port = port;
+    lti::TrainOptions ro = o;
+    ro.save_dir = dir.file("two");
+    ro.process_group = std::make_shared<lti::ProcessGroup>(env, torch::kCPU);
+    lti::Trainer trainer(data, ro);
+    {
+      torch::NoGradGuard no_grad;
+      const auto params = trainer.model().parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(initial[i]);
+    }
+    trainer.run();
+    for (const auto& p : trainer.model().parameters()) grads[rank].push_back(p.grad());
+  };
+  std::thread other(rank_main, 1);
+  rank_main(0);
+  other.join();
+  size_t compared = 0;
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_EQ(grads[rank].size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      SCOPED_TRACE("rank " + std::to_string(rank) + " parameter " + std::to_string(i));
+      ASSERT_EQ(grads[rank][i].defined(), expected[i].defined());
+      if (!expected[i].defined()) continue;
+      EXPECT_TRUE(torch::allclose(grads[rank][i], expected[i], 1e-4, 1e-7))
+          << "max |diff| " << (grads[rank][i] - expected[i]).abs().max().item<double>()
+          << ", max |grad| " << expected[i].abs().max().item<double>();
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 20u);
 }
 
 TEST(ShardedExport, ShardsCoverEveryUserExactlyOnce) {

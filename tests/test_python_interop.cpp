@@ -87,8 +87,9 @@ TEST(PythonInterop, PyTorchTwinRecomputesTheExportedVectorsForEveryBalancingRule
     Trainer trainer(data, o);
     trainer.run();
     // Routing must depend on the rule's state, or the twin would not check it.
-    if (std::string(rule) == "bias")
+    if (std::string(rule) == "bias") {
       EXPECT_GT(trainer.model().moe_layer->bias.abs().max().item<double>(), 0.0);
+    }
     const std::string prefix = std::string(rule) + ":";
     ASSERT_EQ(test::run_command(std::string(LTI_EXE) + " export --threads 1 --data_path " +
                                     dir.file("train.csv") + " --save_dir " + model +

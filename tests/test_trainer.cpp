@@ -113,8 +113,9 @@ TEST(Trainer, SavedModelLoadsBackToIdenticalVectorsAndSavesTheLoadOfTheLastEpoch
   torch::NoGradGuard no_grad;
   trainer.model().train(false);
   EXPECT_TRUE(torch::equal(trainer.model().encode_long(batch), last.encode_long(batch)));
-  if (trainer.best_epoch() == 2)
+  if (trainer.best_epoch() == 2) {
     EXPECT_TRUE(torch::equal(trainer.model().encode_long(batch), loaded->encode_long(batch)));
+  }
 
   // "divide": the load saved with epoch 2 is the one that routed it, epoch 1's shares.
   const auto saved_load = last.moe_layer->load;

@@ -87,7 +87,13 @@ class Trainer {
   Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
   // [begin, end) of each global batch of an epoch's user order (before the split over ranks).
   std::vector<std::pair<size_t, size_t>> global_batches() const;
-  torch::Tensor loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec, Rng& rng);
+  // Distributed softmax: every rank's short vectors (no graph; a leaf that collects the
+  // gradient of this rank's loss), this rank's starting at `offset`.
+  struct GatheredShorts {
+    torch::Tensor all;
+    int64_t offset = 0;
+  };
+  GatheredShorts gather_short_vectors(const torch::Tensor& short_vec);
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
   bool leader() const { return !group_ || group_->rank() == 0; }
   void save(const std::vector<EpochStats>& history, bool best);
