@@ -95,6 +95,12 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--heads", m.heads, "Attention heads")->capture_default_str();
   cmd->add_option("--dim_head", m.dim_head, "Size of each attention head")->capture_default_str();
   cmd->add_option("--dropout", m.dropout, "Tower dropout")->capture_default_str();
+  cmd->add_option("--tower_init", m.tower_init,
+                  "How the towers start: mean_pooling (attention near uniform, values passed "
+                  "through: the tower starts close to the mean of its input and training improves "
+                  "on it) or random (the original design)")
+      ->check(CLI::IsMember({"mean_pooling", "random"}))
+      ->capture_default_str();
   cmd->add_option("--n_max", m.n_max, "N_MAX: most recent interactions kept in a long sequence")
       ->capture_default_str();
   cmd->add_option("--k_max", m.k_max, "K_MAX: most recent interactions kept in a short sequence")

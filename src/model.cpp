@@ -13,6 +13,7 @@ UserInterestModel::UserInterestModel(const ModelConfig& config) : config_(config
   moe_layer = MoE(config);
   long_term = Tower(config, config.n_max);
   short_term = Tower(config, config.k_max);
+  if (config.tower_init == "mean_pooling") long_term->start_as_mean_pooling();
   start_towers_alike();
 }
 

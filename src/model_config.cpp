@@ -28,6 +28,8 @@ void ModelConfig::validate() const {
   if (dropout < 0 || dropout >= 1) fail("--dropout must be in [0, 1)");
   if (moe_dropout < 0 || moe_dropout >= 1) fail("--moe_dropout must be in [0, 1)");
   if (moe_load_floor <= 0) fail("--moe_load_floor must be positive");
+  if (tower_init != "mean_pooling" && tower_init != "random")
+    fail("--tower_init must be mean_pooling or random");
   if (moe_bias_rate < 0) fail("--moe_bias_rate must be >= 0");
   if (moe_balance != "bias" && moe_balance != "divide" && moe_balance != "none")
     fail("--moe_balance must be bias, divide or none");
@@ -41,6 +43,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"heads", heads},
           {"dim_head", dim_head},
           {"dropout", dropout},
+          {"tower_init", tower_init},
           {"n_max", n_max},
           {"k_max", k_max},
           {"moe_experts", moe_experts},
@@ -67,6 +70,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.heads = j.at("heads");
     c.dim_head = j.at("dim_head");
     c.dropout = j.at("dropout");
+    c.tower_init = j.value("tower_init", std::string("random"));
     c.n_max = j.at("n_max");
     c.k_max = j.at("k_max");
     c.moe_experts = j.at("moe_experts");

@@ -1,5 +1,6 @@
 #include "lti/tower.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -84,6 +85,23 @@ TowerImpl::TowerImpl(const ModelConfig& c, int64_t max_len) {
     blocks->push_back(block_modules_.back());
   }
   norm = register_module("norm", layer_norm(c.hidden_dim));
+}
+
+void TowerImpl::start_as_mean_pooling() {
+  torch::NoGradGuard no_grad;
+  constexpr double kScale = 0.1;  // what is left of the random init: keeps every weight learning
+  for (auto& block : block_modules_) {
+    auto& qkv = block->attn->qkv->weight;  // [3 * inner, H]: q, k, v
+    const int64_t inner = qkv.size(0) / 3, hidden = qkv.size(1);
+    qkv.mul_(kScale);
+    auto& out = block->attn->out->weight;  // [H, inner]
+    out.mul_(kScale);
+    for (int64_t d = 0; d < std::min(inner, hidden); ++d) {
+      qkv[2 * inner + d][d] += 1.0;  // value dimension d = input dimension d
+      out[d][d] += 1.0;              // and back to output dimension d
+    }
+    block->ff->fc2->weight.mul_(kScale);
+  }
 }
 
 torch::Tensor TowerImpl::forward(const torch::Tensor& x, const torch::Tensor& position) {

@@ -91,5 +91,35 @@ TEST(Tower, StateDictNamesFollowAppendixA) {
   EXPECT_EQ(model.short_term->pos->weight.size(0), c.k_max + 1);
   std::set<std::string> moe;
   for (const auto& p : model.moe_layer->named_buffers()) moe.insert(p.key());
-  EXPECT_EQ(moe, (std::set<std::string>{"load"}));
+  EXPECT_EQ(moe, (std::set<std::string>{"bias", "load"}));
+}
+
+// A tower started as mean pooling maps a sequence close to the mean of its input (the baseline
+// the model must beat); a randomly initialised one does not.
+TEST(Tower, StartsCloseToTheMeanOfItsInputWithMeanPoolingInit) {
+  auto mean_cosine = [](const std::string& init) {
+    torch::manual_seed(11);
+    ModelConfig c = test::tiny_config();
+    c.tower_init = init;
+    c.hidden_dim = 32;
+    c.dim_head = 16;  // inner size 32: the identity path covers every dimension
+    Tower tower(c, c.n_max);
+    if (init == "mean_pooling") tower->start_as_mean_pooling();
+    tower->eval();
+    torch::NoGradGuard no_grad;
+    // 16 sequences of 12 tokens: a per-sequence direction plus noise, 4 padded positions.
+    const auto x = torch::randn({16, 1, 32}) * 2 + torch::randn({16, 12, 32});
+    auto position = torch::arange(12, 0, -1).repeat({16, 1});
+    position.narrow(1, 0, 4).zero_();
+    const auto valid = position.gt(0).unsqueeze(-1).to(torch::kFloat32);
+    const auto mean = (x * valid).sum(1) / valid.sum(1);
+    const auto out = tower(x, position);
+    return torch::nn::functional::cosine_similarity(
+               out, mean, torch::nn::functional::CosineSimilarityFuncOptions().dim(1))
+        .mean()
+        .item<double>();
+  };
+  const double mean_pooling = mean_cosine("mean_pooling"), random = mean_cosine("random");
+  EXPECT_GT(mean_pooling, 0.8);
+  EXPECT_LT(random, 0.5);
 }

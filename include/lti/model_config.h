@@ -17,6 +17,9 @@ struct ModelConfig {
   int64_t heads = 8;
   int64_t dim_head = 64;
   double dropout = 0.1;
+  // How the towers start: "mean_pooling" (TowerImpl::start_as_mean_pooling) or "random" (the
+  // original design's initialisation). Either way both towers start from the same weights.
+  std::string tower_init = "mean_pooling";
   int64_t n_max = 256;  // N_MAX: long sequences keep their most recent n_max interactions
   int64_t k_max = 64;   // K_MAX: short sequences keep k_max
   // Mixture of experts

@@ -52,6 +52,13 @@ class TowerImpl : public torch::nn::Module {
   // x [B, L, H] (MoE output), position [B, L] recency (0 = padding) -> CLS output [B, H].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& position);
 
+  // Re-initialises the blocks so that the tower starts as (nearly) a mean pooling of its input:
+  // queries and keys small (attention close to uniform over the valid positions), values and
+  // the output projection close to the identity on the first H inner dimensions, the other
+  // weights of the residual branches scaled down. Training then starts from the baseline the
+  // model has to beat instead of from a random function of the sequence.
+  void start_as_mean_pooling();
+
   torch::Tensor cls;
   torch::nn::Embedding pos{nullptr};
   torch::nn::ModuleList blocks{nullptr};
