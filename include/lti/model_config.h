@@ -55,7 +55,7 @@ struct TrainConfig {
   int64_t batch_size = 128;
   double lr = 1e-3;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
-  double temperature = 0.1;      // softmax: logits are cos / temperature
+  double temperature = 0.2;      // softmax: logits are cos / temperature
   double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
   double val_fraction = 0.1;
   uint64_t seed = 42;
