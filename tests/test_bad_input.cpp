@@ -293,8 +293,11 @@ namespace {
 
 std::vector<std::pair<std::string, std::string>> folder_contents(const std::string& folder) {
   std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& entry : fs::directory_iterator(folder))
-    files.emplace_back(entry.path().filename().string(), read_text(entry.path().string()));
+  // Every file below the folder (the model's resume/ included), by its path inside it.
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_regular_file())
+      files.emplace_back(fs::relative(entry.path(), folder).string(),
+                         read_text(entry.path().string()));
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -335,7 +338,8 @@ TEST(FullDisk, FullTmpfsDuringSaveKeepsThePreviousModel) {
   const std::string mount_point = dir.file("small-disk");
   fs::create_directories(mount_point);
   std::string out;
-  // Room for one model (about 330 KiB, most of it optimizer.pt) but not for a second beside it.
+  // Room for one model (about 410 KiB: the best epoch's weights, and resume/ with the last
+  // epoch's and optimizer.pt) but not for a second checkpoint beside it.
   if (run_command("mount -t tmpfs -o size=480k tmpfs " + mount_point, out) != 0)
     GTEST_SKIP() << "cannot mount a tmpfs here: " << out;
   expect_full_disk_keeps_the_model(dir, mount_point + "/model", "");
