@@ -270,15 +270,17 @@ std::vector<EpochStats> Trainer::run() {
                ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
                train_users_.size(), val_users_.size(), model_->parameter_count());
   const int64_t epochs = planned_epochs();
-  spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; early stop "
-               "after {} epoch(s) without a better validation MRR",
+  spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}",
                epochs, steps_per_epoch(),
                options_.train.epochs == 0
                    ? fmt::format(" (automatic: at least {} steps)", options_.train.min_steps)
                    : std::string(),
                options_.train.loss, options_.train.batch_size, options_.train.lr,
                options_.model.moe_balance,
-               options_.train.patience > 0 ? std::to_string(options_.train.patience) : "never");
+               options_.train.patience > 0
+                   ? fmt::format("early stop after {} epoch(s) without a better validation MRR",
+                                 options_.train.patience)
+                   : std::string("no early stop"));
   int64_t replica_checks = 0;
   for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
