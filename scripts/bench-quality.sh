@@ -6,6 +6,7 @@
 #   scripts/bench-quality.sh                 # every regime below
 #   scripts/bench-quality.sh a1 a2           # some of them
 #   VARIANTS="default" scripts/bench-quality.sh b   # only the defaults
+#   TABLE_ONLY=1 scripts/bench-quality.sh      # the table of the runs already in $BENCH_DIR
 # Regimes (lti synth; the real data set cannot be downloaded here):
 #   a1  1,000 users, 100,000 rows, 1,700 items, 200 categories (the size of a real log we lack)
 #   a2  the same sizes, seed 2, fixed interests (drift 0), weaker signal (interest_share 0.5)
@@ -49,6 +50,7 @@ train_flags() {  # variant regime
 }
 
 for regime in "${regimes[@]}"; do
+  [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
   [ -f "$data/train.csv" ] || "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
