@@ -182,15 +182,14 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
     // queries sent them (summed over the ranks), so the step is the one a single process would
     // take on the global batch.
     gathered = gather_short_vectors(short_vec);
-    step_loss =
-        softmax_loss(long_vec, gathered.all, options_.train.temperature, gathered.offset);
+    step_loss = softmax_loss(long_vec, gathered.all, options_.train.temperature, gathered.offset);
   } else if (options_.train.loss == "softmax") {
     step_loss = softmax_loss(long_vec, short_vec, options_.train.temperature);
   } else {
     const auto negative = random_derangement(long_vec.size(0), rng);
-    step_loss = bpr_loss(long_vec, short_vec,
-                         torch::tensor(negative, torch::kInt64).to(long_vec.device()),
-                         options_.train.bpr_scale);
+    step_loss =
+        bpr_loss(long_vec, short_vec, torch::tensor(negative, torch::kInt64).to(long_vec.device()),
+                 options_.train.bpr_scale);
   }
   double value = step_loss.item<double>();
   // Every rank takes the same decision on the mean loss of the global batch.
@@ -270,8 +269,8 @@ std::vector<EpochStats> Trainer::run() {
                ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
                train_users_.size(), val_users_.size(), model_->parameter_count());
   const int64_t epochs = planned_epochs();
-  spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}",
-               epochs, steps_per_epoch(),
+  spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
+               steps_per_epoch(),
                options_.train.epochs == 0
                    ? fmt::format(" (automatic: at least {} steps)", options_.train.min_steps)
                    : std::string(),
@@ -370,8 +369,9 @@ std::vector<EpochStats> Trainer::run() {
       const int64_t patience = options_.train.patience;
       stop = patience > 0 && epoch - best_epoch_ >= patience && epoch < epochs;
       if (stop)
-        spdlog::info("early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f})",
-                     epoch - best_epoch_, best_epoch_, best_mrr_);
+        spdlog::info(
+            "early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f})",
+            epoch - best_epoch_, best_epoch_, best_mrr_);
     } else {
       history.push_back(stats);
     }

@@ -184,13 +184,14 @@ std::string render_training_report(const nlohmann::json& j) {
     const auto usage = e.value("expert_usage", nlohmann::json::object());
     shares.push_back(usage.value("share", std::vector<double>{}));
     epoch_rows += fmt::format(
-        "<tr><td>{}{}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td>"
+        "<tr><td>{}{}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</td><td>{:.4f}</"
+        "td>"
         "<td>{:.0f}</td><td>{:.2f}</td><td>{:.2f}</td><td>{:.3f}</td><td>{:.3f}</td></tr>\n",
         e.value("epoch", 0), e.value("epoch", int64_t{0}) == best_epoch ? " (kept)" : "",
         e.value("loss", 0.0), e.value("val_loss", 0.0), e.value("val_separation", 0.0),
-        e.value("val_recall_at_10", 0.0), e.value("val_mrr", 0.0),
-        e.value("tokens_per_s", 0.0), usage.value("min", 0.0), usage.value("max", 0.0),
-        usage.value("cv", 0.0), usage.value("entropy_ratio", 0.0));
+        e.value("val_recall_at_10", 0.0), e.value("val_mrr", 0.0), e.value("tokens_per_s", 0.0),
+        usage.value("min", 0.0), usage.value("max", 0.0), usage.value("cv", 0.0),
+        usage.value("entropy_ratio", 0.0));
   }
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lti training "
@@ -208,10 +209,11 @@ std::string render_training_report(const nlohmann::json& j) {
        ".chart .label{font-size:12px;fill:#333}.chart .grid{stroke:#e6e6e6}\n"
        ".cols{display:flex;gap:2em;flex-wrap:wrap}\n</style>\n</head>\n<body>\n";
   o << "<h1>lti training report</h1>\n";
-  o << fmt::format("<p>{} epoch(s) completed on {} with LibTorch {}; the model kept is epoch {}, "
-                   "the best validation MRR.</p>\n",
-                   j.value("epochs_completed", 0), escape(j.value("device", std::string("?"))),
-                   escape(j.value("libtorch", std::string("?"))), best_epoch);
+  o << fmt::format(
+      "<p>{} epoch(s) completed on {} with LibTorch {}; the model kept is epoch {}, "
+      "the best validation MRR.</p>\n",
+      j.value("epochs_completed", 0), escape(j.value("device", std::string("?"))),
+      escape(j.value("libtorch", std::string("?"))), best_epoch);
   o << "<h2>Training</h2>\n";
   o << "<figure>"
     << line_chart("Loss per epoch",

@@ -110,10 +110,9 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
       << out;
   EXPECT_NE(out.find("epoch 2 loss"), std::string::npos) << out;
   EXPECT_NE(out.find("experts min"), std::string::npos) << out;
-  for (const char* f :
-       {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth", "model.json",
-        "resume/optimizer.pt", "resume/moe_layer.pth", "user_encoder.txt", "item_encoder.txt",
-        "category_encoder.txt"})
+  for (const char* f : {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth",
+                        "model.json", "resume/optimizer.pt", "resume/moe_layer.pth",
+                        "user_encoder.txt", "item_encoder.txt", "category_encoder.txt"})
     EXPECT_TRUE(std::filesystem::exists(dir.file("model/") + f)) << f;
   ASSERT_EQ(run_command(kLti + " train --resume --epochs 3 --data_path " + csv + " --save_dir " +
                             dir.file("model") + small_model,

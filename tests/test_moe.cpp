@@ -78,8 +78,8 @@ TEST(MoE, BiasChangesTheChoiceButNotTheGateValuesAndTheLoadIsIgnored) {
             (before.experts == busy).sum().item<int64_t>());
   // The chosen experts are the top-k of affinity + bias...
   const auto expected_choice = std::get<1>((affinity + moe->bias).topk(2, -1));
-  EXPECT_TRUE(torch::equal(std::get<0>(after.experts.sort(-1)),
-                           std::get<0>(expected_choice.sort(-1))));
+  EXPECT_TRUE(
+      torch::equal(std::get<0>(after.experts.sort(-1)), std::get<0>(expected_choice.sort(-1))));
   // ...and their gates the raw affinities, normalised.
   const auto chosen = affinity.gather(-1, after.experts);
   EXPECT_TRUE(torch::allclose(after.gates, chosen / chosen.sum(-1, true)));
@@ -124,7 +124,7 @@ TEST(MoE, BiasRuleBalancesASkewedGate) {
   const ExpertUsage u = route_skewed_tokens(moe, 300, 50);
   EXPECT_LE(u.cv, 0.25) << u.summary();
   EXPECT_GE(u.min, 0.3) << u.summary();
-  EXPECT_LT(moe->bias[0].item<double>(), -0.1);  // expert 0 pays for its head start
+  EXPECT_LT(moe->bias[0].item<double>(), -0.1);             // expert 0 pays for its head start
   EXPECT_NEAR(moe->bias.mean().item<double>(), 0.0, 1e-6);  // re-centred
   // The usage of the epoch is stored in `load` as a record.
   EXPECT_TRUE(

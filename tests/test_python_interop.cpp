@@ -98,11 +98,11 @@ TEST(PythonInterop, PyTorchTwinRecomputesTheExportedVectorsForEveryBalancingRule
                                 out),
               0)
         << out;
-    const int rc = test::run_command(std::string(LTI_PYTHON) + " " + LTI_SOURCE_DIR +
-                                         "/tests/python/twin.py " + dir.file("train.csv") + " " +
-                                         model + " " + std::to_string(server.port()) + " " +
-                                         prefix + " 1e-5",
-                                     out);
+    const int rc =
+        test::run_command(std::string(LTI_PYTHON) + " " + LTI_SOURCE_DIR +
+                              "/tests/python/twin.py " + dir.file("train.csv") + " " + model + " " +
+                              std::to_string(server.port()) + " " + prefix + " 1e-5",
+                          out);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("ok: 40 users"), std::string::npos) << out;
   }

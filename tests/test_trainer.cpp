@@ -39,10 +39,10 @@ TEST(Objective, SoftmaxLossEqualsAHandComputedValue) {
   // With other candidates before this batch's (another rank's), the targets move by the offset.
   const auto with_other = torch::cat({torch::tensor({{-1.0f, 1.0f}}), s});
   const double c = -r;  // cos((1,0), (-1,1)); cos((0,1), (-1,1)) = r
-  const double other0 = -std::log(std::exp(1 / t) /
-                                  (std::exp(c / t) + std::exp(1 / t) + std::exp(r / t)));
-  const double other1 = -std::log(std::exp(r / t) /
-                                  (std::exp(r / t) + std::exp(0 / t) + std::exp(r / t)));
+  const double other0 =
+      -std::log(std::exp(1 / t) / (std::exp(c / t) + std::exp(1 / t) + std::exp(r / t)));
+  const double other1 =
+      -std::log(std::exp(r / t) / (std::exp(r / t) + std::exp(0 / t) + std::exp(r / t)));
   EXPECT_NEAR(softmax_loss(l, with_other, t, 1).item<double>(), (other0 + other1) / 2, 1e-6);
 }
 

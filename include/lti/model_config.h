@@ -31,8 +31,8 @@ struct ModelConfig {
   // Load balancing (SPEC 4.2): "bias" (DeepSeek-V3's per-step selection bias, the default),
   // "divide" (the original design: divide by the previous epoch's share) or "none".
   std::string moe_balance = "bias";
-  double moe_bias_rate = 0.01;  // gamma of the bias rule, per step
-  double moe_load_floor = 0.1;  // "divide": floor of an expert's share
+  double moe_bias_rate = 0.01;     // gamma of the bias rule, per step
+  double moe_load_floor = 0.1;     // "divide": floor of an expert's share
   double moe_balance_power = 1.0;  // "divide": power of the share
   // Vocabulary sizes (known values; tables have two more rows for padding and unknown)
   int64_t num_items = 0;

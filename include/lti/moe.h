@@ -83,7 +83,7 @@ class MoEImpl : public torch::nn::Module {
   ModelConfig config_;
   torch::Tensor counts_;       // [E] int64, activations this epoch (not saved)
   torch::Tensor step_counts_;  // [E] int64, activations since the last update_bias()
-  torch::Tensor next_load_;  // shares for the next epoch, or undefined
+  torch::Tensor next_load_;    // shares for the next epoch, or undefined
   std::vector<Expert> expert_modules_, shared_modules_;
 };
 TORCH_MODULE(MoE);
