@@ -31,10 +31,9 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Te
     const auto sims = torch::matmul(q.narrow(0, begin, rows), t.t());  // [rows, n]
     const auto own = sims.gather(
         1, torch::arange(begin, begin + rows, sims.options().dtype(torch::kInt64)).unsqueeze(1));
-    // rank = 1 + the other targets scoring at least as high: a tie counts against the user, so
-    // a degenerate vector (all cosines equal) ranks last, never first. The own target is one
-    // of the `>=`, which gives the 1.
-    // A NaN vector compares false with everything: it ranks last too.
+    // rank = 1 + the other targets scoring at least as high (the own target is one of the
+    // `>=`, which gives the 1): a tie counts against the user, so a degenerate vector (all
+    // cosines equal) ranks last, never first. A NaN compares false with everything: set last.
     auto rank = (sims >= own).sum(1).to(torch::kFloat64);
     rank.masked_fill_(own.squeeze(1).isnan(), static_cast<double>(n));
     hits1 += (rank <= 1).sum().item<double>();

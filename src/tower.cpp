@@ -96,10 +96,9 @@ void TowerImpl::start_as_mean_pooling() {
     qkv.mul_(kScale);
     auto& out = block->attn->out->weight;  // [H, inner]
     out.mul_(kScale);
-    for (int64_t d = 0; d < std::min(inner, hidden); ++d) {
-      qkv[2 * inner + d][d] += 1.0;  // value dimension d = input dimension d
-      out[d][d] += 1.0;              // and back to output dimension d
-    }
+    const int64_t n = std::min(inner, hidden);
+    qkv.narrow(0, 2 * inner, n).narrow(1, 0, n).diagonal().add_(1.0);  // value d = input d
+    out.narrow(1, 0, n).diagonal().add_(1.0);  // and back to output dimension d
     block->ff->fc2->weight.mul_(kScale);
   }
 }

@@ -164,6 +164,15 @@ Trainer::GatheredShorts Trainer::gather_short_vectors(const torch::Tensor& short
   return g;
 }
 
+torch::Tensor Trainer::batch_loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
+                                  Rng& rng) const {
+  if (options_.train.loss == "softmax")
+    return softmax_loss(long_vec, short_vec, options_.train.temperature);
+  const auto negative = random_derangement(long_vec.size(0), rng);
+  return bpr_loss(long_vec, short_vec, torch::tensor(negative, torch::kInt64).to(long_vec.device()),
+                  options_.train.bpr_scale);
+}
+
 double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   const auto long_in = BatchTensors::from(batch.long_part, device_);
   const auto short_in = BatchTensors::from(batch.short_part, device_);
@@ -183,13 +192,8 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
     // take on the global batch.
     gathered = gather_short_vectors(short_vec);
     step_loss = softmax_loss(long_vec, gathered.all, options_.train.temperature, gathered.offset);
-  } else if (options_.train.loss == "softmax") {
-    step_loss = softmax_loss(long_vec, short_vec, options_.train.temperature);
   } else {
-    const auto negative = random_derangement(long_vec.size(0), rng);
-    step_loss =
-        bpr_loss(long_vec, short_vec, torch::tensor(negative, torch::kInt64).to(long_vec.device()),
-                 options_.train.bpr_scale);
+    step_loss = batch_loss(long_vec, short_vec, rng);
   }
   double value = step_loss.item<double>();
   // Every rank takes the same decision on the mean loss of the global batch.
@@ -225,12 +229,7 @@ Trainer::Validation Trainer::validate() {
     const int64_t n = std::min(bs, pairs.long_vec.size(0) - begin);
     if (n < 2) continue;
     const auto l = pairs.long_vec.narrow(0, begin, n), s = pairs.short_vec.narrow(0, begin, n);
-    v.loss += (options_.train.loss == "softmax"
-                   ? softmax_loss(l, s, options_.train.temperature)
-                   : bpr_loss(l, s, torch::tensor(random_derangement(n, rng), torch::kInt64),
-                              options_.train.bpr_scale))
-                  .item<double>() *
-              n;
+    v.loss += batch_loss(l, s, rng).item<double>() * n;
     v.separation += separation(l, s) * n;
     weight += n;
   }

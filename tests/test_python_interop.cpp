@@ -12,24 +12,24 @@
 
 using namespace lti;
 
-namespace {
-
-// Skips the test (fails it in CI) where Python with torch is missing.
-bool python_torch_available(std::string& why) {
-  if (test::run_command(std::string(LTI_PYTHON) + " -c 'import torch, redis'", why) == 0)
-    return true;
-  return false;
-}
-
-}  // namespace
+// These tests need Debian's python3-torch (and python3-redis). Where LTI_PYTHON cannot import
+// `modules` the test is skipped, except in CI, where install-deps.sh installs them: a missing
+// module there is a failure, so the Python checks never silently stop running.
+#define REQUIRE_PYTHON_MODULES(modules)                                                           \
+  do {                                                                                            \
+    std::string import_output;                                                                    \
+    if (test::run_command(std::string(LTI_PYTHON) + " -c 'import " modules "'", import_output) != \
+        0) {                                                                                      \
+      if (std::getenv("CI"))                                                                      \
+        FAIL() << "python3 modules " modules " are required in CI: " << import_output;            \
+      GTEST_SKIP() << "python3 cannot import " modules ": " << import_output;                     \
+    }                                                                                             \
+  } while (0)
 
 TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
+  REQUIRE_PYTHON_MODULES("torch");
   const std::string python = LTI_PYTHON;
   std::string out;
-  if (test::run_command(python + " -c 'import torch'", out) != 0) {
-    if (std::getenv("CI")) FAIL() << "python3-torch is required in CI: " << out;
-    GTEST_SKIP() << "python3 with torch not available: " << out;
-  }
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 60, 3000);
   TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
@@ -68,11 +68,8 @@ TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {
 // recomputes every user's long-term vector from the CSV and the saved files, one user at a time
 // without padding, and must agree with what `lti export` wrote to Redis, for each balancing rule.
 TEST(PythonInterop, PyTorchTwinRecomputesTheExportedVectorsForEveryBalancingRule) {
+  REQUIRE_PYTHON_MODULES("torch, redis");
   std::string out;
-  if (!python_torch_available(out)) {
-    if (std::getenv("CI")) FAIL() << "python3-torch and python3-redis are required in CI: " << out;
-    GTEST_SKIP() << "python3 with torch and redis not available: " << out;
-  }
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 40, 2400);
   test::RedisServer server;

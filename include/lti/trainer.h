@@ -94,6 +94,9 @@ class Trainer {
     int64_t offset = 0;
   };
   GatheredShorts gather_short_vectors(const torch::Tensor& short_vec);
+  // The configured loss of a batch of vectors of one process (--loss softmax or bpr).
+  torch::Tensor batch_loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
+                           Rng& rng) const;
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
   bool leader() const { return !group_ || group_->rank() == 0; }
   void save(const std::vector<EpochStats>& history, bool best);
