@@ -7,6 +7,7 @@
 #   scripts/bench-quality.sh a1 a2           # some of them
 #   VARIANTS="default" scripts/bench-quality.sh b   # only the defaults
 #   TABLE_ONLY=1 scripts/bench-quality.sh      # the table of the runs already in $BENCH_DIR
+#   VARIANTS="lr3" FLAGS_lr3="--lr 3e-4" scripts/bench-quality.sh a1   # defaults plus flags
 # Regimes (lti synth; the real data set cannot be downloaded here):
 #   a1  1,000 users, 100,000 rows, 1,700 items, 200 categories (the size of a real log we lack)
 #   a2  the same sizes, seed 2, fixed interests (drift 0), weaker signal (interest_share 0.5)
@@ -42,6 +43,8 @@ synth_flags() {
 train_flags() {  # variant regime
   local flags="" batch=128
   [ "$1" = seed ] && flags="--config configs/seed.toml" && batch=256
+  local extra="FLAGS_$1"
+  [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case $2 in
     a*) flags="$flags --val_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;

@@ -47,6 +47,10 @@ void add_synth_command(CLI::App& app, Action& slot) {
                   "How far a user's interest weights move from their first interaction to their "
                   "last, in [0, 1] (0 = fixed interests; a new interest emerges when > 0)")
       ->capture_default_str();
+  cmd->add_option("--revisit_share", opt->synth.revisit_share,
+                  "Share of interactions that revisit one of the user's items, in [0, 1) (as in "
+                  "click logs; 0 = a ratings-style log: each item at most once per user)")
+      ->capture_default_str();
   cmd->add_option("--min_interests", opt->synth.min_interests,
                   "Fewest interest categories per user")
       ->capture_default_str();

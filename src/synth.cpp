@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 #include <ostream>
+#include <unordered_set>
 #include <vector>
 
 #include "lti/atomic_file.h"
@@ -33,6 +34,7 @@ void SynthOptions::validate() const {
     fail("sizes beyond 1e8 users, 1e9 items or 1e7 categories are not supported");
   if (interest_share < 0 || interest_share > 1) fail("--interest_share must be in [0, 1]");
   if (interest_drift < 0 || interest_drift > 1) fail("--interest_drift must be in [0, 1]");
+  if (revisit_share < 0 || revisit_share >= 1) fail("--revisit_share must be in [0, 1)");
   if (min_interests == 0 || min_interests > max_interests)
     fail("need 1 <= --min_interests <= --max_interests");
 }
@@ -47,7 +49,7 @@ constexpr double kHourWeight[24] = {2.2, 1.2, 0.7, 0.4, 0.3, 0.3, 0.5, 1.0, 1.8,
 constexpr int kDays = 31;             // 2014-11-18 .. 2014-12-18
 constexpr int kDoubleTwelveDay = 24;  // 2014-12-12, the shopping festival
 constexpr double kEmptyGeohashShare = 0.68;
-constexpr double kRepeatShare = 0.25;     // interactions that revisit one of the user's items
+constexpr int kMaxRedraws = 64;          // draws per interaction that avoid the user's items
 constexpr double kRevisitRecency = 20.0;  // mean distance back, in new items, of a revisit
 constexpr double kCategoryZipf = 1.0;
 constexpr double kItemZipf = 1.2;
@@ -263,7 +265,7 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
   // New (long-tail) items are drawn at this rate so the distinct item count lands near the
   // catalogue size, as in the real data where most items are seen only a few times.
   const double fresh_share =
-      std::min(0.9, 0.97 * static_cast<double>(o.items) / (o.rows * (1.0 - kRepeatShare)));
+      std::min(0.9, 0.97 * static_cast<double>(o.items) / (o.rows * (1.0 - o.revisit_share)));
   std::vector<uint64_t> fresh_next(o.categories);  // counts down from the category's tail
   for (uint64_t c = 0; c < o.categories; ++c)
     fresh_next[c] = cat.item_begin[c + 1] - cat.item_begin[c];
@@ -279,6 +281,7 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
     w.text(header, sizeof header - 1);
     w.end_row();
     std::vector<uint64_t> history;
+    std::unordered_set<uint64_t> touched;  // the user's items, when revisits are excluded
     std::vector<SynthRow> user_rows;
     for (uint64_t u = 0; u < o.users; ++u) {
       Rng rng(o.seed, 1000 + u);
@@ -300,28 +303,34 @@ SynthReport synthesize(const SynthOptions& o, const std::string& path) {
       std::sort(user_rows.begin(), user_rows.end(),
                 [](const SynthRow& a, const SynthRow& b) { return a.hour < b.hour; });
       history.clear();
+      touched.clear();
       for (uint64_t r = 0; r < n_rows; ++r) {
         SynthRow& row = user_rows[r];
         row.behavior = static_cast<uint8_t>(1 + behavior_dist(rng));
         // Collect, cart and buy are deliberate: they stay inside the user's interests.
         const bool intentional = row.behavior != 1 && o.interest_share > 0;
         uint64_t item;
-        if (!history.empty() && rng.uniform() < kRepeatShare) {
+        if (!history.empty() && rng.uniform() < o.revisit_share) {
           const auto back = static_cast<uint64_t>(-kRevisitRecency * std::log(1.0 - rng.uniform()));
           item = history[history.size() - 1 - std::min<uint64_t>(back, history.size() - 1)];
         } else {
           const double progress = n_rows > 1 ? static_cast<double>(r) / (n_rows - 1) : 0.0;
-          const uint64_t c = intentional || rng.uniform() < o.interest_share
-                                 ? interests.at(progress, rng)
-                                 : cat.category_popularity(rng);
-          const uint64_t n = cat.item_begin[c + 1] - cat.item_begin[c];
-          uint64_t offset;
-          if (fresh_next[c] > n / 20 && rng.uniform() < fresh_share) {
-            offset = --fresh_next[c];
-          } else {
-            offset = zipf_rank(rng, n, kItemZipf);
+          // Without revisits, a draw that hits one of the user's items is drawn again (a bounded
+          // number of times, so a user with more rows than a small catalogue still ends).
+          for (int attempt = 0;; ++attempt) {
+            const uint64_t c = intentional || rng.uniform() < o.interest_share
+                                   ? interests.at(progress, rng)
+                                   : cat.category_popularity(rng);
+            const uint64_t n = cat.item_begin[c + 1] - cat.item_begin[c];
+            uint64_t offset;
+            if (fresh_next[c] > n / 20 && rng.uniform() < fresh_share) {
+              offset = --fresh_next[c];
+            } else {
+              offset = zipf_rank(rng, n, kItemZipf);
+            }
+            item = cat.item_begin[c] + offset;
+            if (o.revisit_share > 0 || touched.insert(item).second || attempt == kMaxRedraws) break;
           }
-          item = cat.item_begin[c] + offset;
           history.push_back(item);
         }
         row.item = item;

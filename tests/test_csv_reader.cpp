@@ -129,6 +129,33 @@ TEST(CsvReader, StrictMakesTheFirstBadRowFatal) {
   }
 }
 
+TEST(CsvReader, BlankLinesAreSkippedNotMalformedEvenUnderStrict) {
+  TempDir dir;
+  write_text(dir.file("b.csv"), std::string(kHeader) +
+                                    "1,2,1,,3,2014-11-18 00\n"
+                                    "\n"
+                                    "  \t\n"
+                                    "1,4,2,,3,2014-11-18 01\n"
+                                    "\r\n"
+                                    "1,5,1,,3,2014-11-18 02\n"
+                                    "\n\n");
+  ReadStats stats;
+  EXPECT_EQ(read(dir.file("b.csv"), stats, /*strict=*/true).size(), 3u);
+  EXPECT_EQ(stats.rows_skipped, 0u);
+  ReadStats lenient;
+  EXPECT_EQ(read(dir.file("b.csv"), lenient).size(), 3u);
+  EXPECT_EQ(lenient.rows_skipped, 0u);
+
+  // Blank lines still count as lines: a bad row after them is named by its real line number.
+  write_text(dir.file("c.csv"), std::string(kHeader) + "\n\n1,2,9,,3,2014-11-18 00\n");
+  try {
+    read(dir.file("c.csv"), stats, /*strict=*/true);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.csv:4: behavior_type"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CsvReader, ClearErrorsForMissingPathEmptyFileMissingColumnAndEmptyFolder) {
   TempDir dir;
   ReadStats stats;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "lti/dataset.h"
+#include "lti/errors.h"
 #include "lti/sequences.h"
 #include "lti/synth.h"
 #include "test_util.h"
@@ -128,4 +129,26 @@ TEST(Synth, PlantedInterestsPersistFromLongToShortPart) {
   other /= users;
   EXPECT_GT(own, 0.5);
   EXPECT_GT(own, 3 * other);
+}
+
+TEST(Synth, RevisitShareZeroMakesARatingsLogWithoutRepeats) {
+  lti::test::TempDir dir;
+  auto repeated_rows = [&](double revisit_share) {
+    SynthOptions o = small_options();
+    o.rows = 20000;
+    o.revisit_share = revisit_share;
+    synthesize(o, dir.file("r.csv"));
+    ReadStats stats;
+    const RawInteractions rows = read_interactions(dir.file("r.csv"), {}, stats);
+    std::set<std::pair<uint64_t, uint64_t>> seen;
+    size_t repeats = 0;
+    for (size_t i = 0; i < rows.size(); ++i) repeats += !seen.insert({rows.user[i], rows.item[i]}).second;
+    return static_cast<double>(repeats) / rows.size();
+  };
+  EXPECT_GT(repeated_rows(0.25), 0.2);  // click logs: a quarter of the rows revisit
+  EXPECT_EQ(repeated_rows(0.0), 0.0);   // ratings logs: each item once per user
+
+  SynthOptions bad = small_options();
+  bad.revisit_share = 1.0;
+  EXPECT_THROW(bad.validate(), Error);
 }

@@ -17,6 +17,10 @@ struct SynthOptions {
   uint32_t min_interests = 2;    // interest categories per user: uniform in [min, max]
   uint32_t max_interests = 4;
   double interest_drift = 0.5;  // how far interest weights move from the first to the last row
+  // Share of interactions that revisit one of the user's items, as in click logs. 0 makes a
+  // ratings-style log instead: every other draw avoids the user's items, so each item appears
+  // at most once per user (as far as the catalogue allows).
+  double revisit_share = 0.25;
 
   // The full data set's scale: 10,000 users, 12,256,906 rows, 2,876,947 items, 8,916 categories.
   static SynthOptions tianchi_preset();
