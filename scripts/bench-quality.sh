@@ -12,6 +12,8 @@
 #   a1  1,000 users, 100,000 rows, 1,700 items, 200 categories (the size of a real log we lack)
 #   a2  the same sizes, seed 2, fixed interests (drift 0), weaker signal (interest_share 0.5)
 #   a3  the same sizes, seed 3, strong drift (1.0), 1-2 interests a user
+#   a4  a ratings-style log of a real data set's shape (943 users, 100,000 rows, 1,682 items,
+#       216 categories): no revisits (each item at most once per user), weaker signal (0.5)
 #   b   20,000 users x 300 rows, 600,000 items, 2,000 categories
 #   c   the Tianchi preset (10,000 users, 12.3 M rows, 2.9 M items, 8,916 categories)
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
@@ -28,13 +30,14 @@ VARIANTS=${VARIANTS:-"default seed"}
 THREADS=${THREADS:-0}  # 0 = all CPUs; 1 lets two copies of this script share 2 cores
 mkdir -p "$OUT"
 regimes=("$@")
-[ ${#regimes[@]} -gt 0 ] || regimes=(a1 a2 a3 b c)
+[ ${#regimes[@]} -gt 0 ] || regimes=(a1 a2 a3 a4 b c)
 
 synth_flags() {
   case $1 in
     a1) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 1" ;;
     a2) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 2 --interest_drift 0 --interest_share 0.5" ;;
     a3) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 3 --interest_drift 1.0 --min_interests 1 --max_interests 2" ;;
+    a4) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
     b) echo "--users 20000 --rows 6000000 --items 600000 --categories 2000 --seed 7" ;;
     c) echo "--preset tianchi --seed 11" ;;
     *) echo "unknown regime $1" >&2; return 2 ;;

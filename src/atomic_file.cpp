@@ -6,14 +6,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "lti/errors.h"
+#include "lti/interrupt.h"
 
 namespace lti {
 
 namespace {
+
+void remove_temporary(const std::string& tmp) {
+  std::remove(tmp.c_str());
+  unregister_temporary(tmp);
+}
 
 void fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
@@ -26,20 +33,25 @@ void fsync_path(const std::string& path) {
 std::string write_temporary(const std::string& path,
                             const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  register_temporary(tmp);  // a second SIGINT/SIGTERM removes it before exiting
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw WriteError("cannot create '" + tmp + "': " + std::strerror(errno));
+    if (!out) {
+      const std::string why = std::strerror(errno);
+      unregister_temporary(tmp);
+      throw WriteError("cannot create '" + tmp + "': " + why);
+    }
     write(out);
     out.flush();
     if (!out) {
       const std::string why = std::strerror(errno);
       out.close();
-      std::remove(tmp.c_str());
+      remove_temporary(tmp);
       throw WriteError("cannot write '" + path + "': " + why);
     }
     out.close();
     if (!out) {
-      std::remove(tmp.c_str());
+      remove_temporary(tmp);
       throw WriteError("cannot write '" + path + "'");
     }
   }
@@ -50,9 +62,10 @@ std::string write_temporary(const std::string& path,
 void rename_over(const std::string& tmp, const std::string& path) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
+    remove_temporary(tmp);
     throw WriteError("cannot rename '" + tmp + "' to '" + path + "': " + why);
   }
+  unregister_temporary(tmp);
 }
 
 }  // namespace
@@ -68,7 +81,7 @@ void write_file_atomically(const std::string& path, const std::string& content) 
 }
 
 StagedFiles::~StagedFiles() {
-  for (const Staged& f : staged_) std::remove(f.temporary.c_str());
+  for (const Staged& f : staged_) remove_temporary(f.temporary);
 }
 
 void StagedFiles::add(const std::string& path, const std::string& content) {
@@ -90,6 +103,22 @@ void StagedFiles::commit() {
     }
   }
   staged_.clear();
+}
+
+size_t remove_stale_temporaries(const std::string& folder) {
+  std::error_code ec;
+  size_t removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t mark = name.rfind(".tmp.");
+    if (mark == std::string::npos || mark + 5 == name.size() ||
+        name.find_first_not_of("0123456789", mark + 5) != std::string::npos)
+      continue;
+    std::error_code remove_error;
+    if (entry.is_regular_file(remove_error) && std::filesystem::remove(entry.path(), remove_error))
+      ++removed;
+  }
+  return removed;
 }
 
 }  // namespace lti

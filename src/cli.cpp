@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "lti/errors.h"
+#include "lti/interrupt.h"
 
 namespace lti {
 
@@ -73,7 +74,8 @@ int run_cli(int argc, char** argv) {
       ->configurable(false);
   app.footer(
       "Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 bad input data,\n"
-      "4 bad or missing model files, 5 Redis error, 6 training diverged, 7 write error.");
+      "4 bad or missing model files, 5 Redis error, 6 training diverged, 7 write error,\n"
+      "8 model folder in use by another lti train, 130/143 stopped by SIGINT/SIGTERM.");
 
   Action action;
   add_synth_command(app, action);
@@ -98,6 +100,9 @@ int run_cli(int argc, char** argv) {
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
     return e.code();
+  } catch (const StopRequested& e) {
+    spdlog::error("{}", e.what());
+    return e.exit_code();
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
     return kExitFailure;

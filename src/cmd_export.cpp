@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "lti/errors.h"
+#include "lti/interrupt.h"
 #include "lti/ingest.h"
 #include "lti/launch.h"
 #include "lti/redis_client.h"
@@ -123,6 +124,7 @@ void add_export_command(CLI::App& app, Action& slot) {
       write.shards = shard.count;
 
       set_threads(opt->threads);
+      install_stop_handlers();  // a stop finishes the batch in flight (vector_writer.h)
       const torch::Device device = pick_device(opt->device);
       // The model, then Redis, before the long part: a bad model folder or an unreachable
       // Redis fails in seconds, not after the inference, and a bad model touches no key.

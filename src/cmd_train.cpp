@@ -1,11 +1,16 @@
 // `lti train`: CSV -> trained model in --save_dir.
 #include <spdlog/spdlog.h>
 
+#include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
+#include "lti/atomic_file.h"
 #include "lti/errors.h"
+#include "lti/folder_lock.h"
 #include "lti/ingest.h"
+#include "lti/interrupt.h"
 #include "lti/launch.h"
 #include "lti/runtime.h"
 #include "lti/trainer.h"
@@ -143,11 +148,23 @@ void add_train_command(CLI::App& app, Action& slot) {
       "model.");
 
   cmd->callback([opt, &slot] {
-    slot = [opt] {
+    slot = [opt]() -> int {
       opt->train.model.validate();
       const int threads = set_threads(opt->threads);
       spdlog::info("LibTorch {} with {} thread(s)", TORCH_VERSION, threads);
       const LaunchEnvironment launch = LaunchEnvironment::from_environment();
+      // One writer per folder, for the whole run; taken before the data is read, so a second
+      // run is refused at once. Holding it, any temporary file in the folder is a dead run's.
+      install_stop_handlers();  // before anything is written
+      std::optional<FolderLock> run_lock;
+      if (launch.rank == 0) {
+        run_lock.emplace(FolderLock::for_training(opt->train.save_dir));
+        const size_t stale = remove_stale_temporaries(opt->train.save_dir) +
+                             remove_stale_temporaries(opt->train.save_dir + "/resume");
+        if (stale > 0)
+          spdlog::warn("removed {} temporary file(s) that an interrupted run left in '{}'", stale,
+                       opt->train.save_dir);
+      }
       if (launch.distributed()) {
         // One GPU per local rank; the CPU otherwise.
         const bool cuda = pick_device(opt->train.device).is_cuda();
@@ -164,11 +181,42 @@ void add_train_command(CLI::App& app, Action& slot) {
                    data.timings.sort_seconds);
       Trainer trainer(data, opt->train);
       const auto history = trainer.run();
+      const std::string& dir = opt->train.save_dir;
+      if (trainer.nothing_to_do()) {
+        std::cout << "already trained " << history.size() << " epoch(s)"
+                  << (trainer.best_epoch() > 0
+                          ? " (kept: epoch " + std::to_string(trainer.best_epoch()) + ")"
+                          : std::string())
+                  << "; nothing left to do, '" << dir
+                  << "' is unchanged. Ask for more with --epochs (or a larger --patience)\n";
+        return kExitOk;
+      }
+      if (const Trainer::Interruption& stop = trainer.interrupted(); stop.signal != 0)
+        throw StopRequested(
+            stop.signal,
+            signal_name(stop.signal) + ": stopped in epoch " + std::to_string(stop.epoch) +
+                " after " + std::to_string(stop.step) + " step(s); that epoch is not saved. " +
+                (trainer.best_epoch() > 0
+                     ? "'" + dir + "' holds epoch " + std::to_string(trainer.best_epoch()) +
+                           " (the best so far) and resume/ epoch " +
+                           std::to_string(history.size()) +
+                           ": continue with the same command and --resume"
+                     : std::string("No epoch was completed and nothing was saved: run again "
+                                   "to start over")));
+      if (launch.rank != 0) {  // rank 0 validates and saves; the others only train
+        int64_t steps = 0;
+        double tokens_per_s = 0;
+        for (const EpochStats& e : history) steps += e.steps, tokens_per_s = e.tokens_per_s;
+        std::cout << "rank " << launch.rank << " of " << launch.world_size << ": trained "
+                  << history.size() << " epoch(s), " << steps << " steps, " << std::fixed
+                  << std::setprecision(0) << tokens_per_s << " tokens/s (all ranks)\n";
+        return kExitOk;
+      }
       if (!history.empty() && trainer.best_epoch() > 0)
         std::cout << "trained " << history.size() << " epoch(s); kept the best, epoch "
                   << trainer.best_epoch() << ": "
                   << history[static_cast<size_t>(trainer.best_epoch() - 1)].summary_line()
-                  << "\nmodel saved in " << opt->train.save_dir << "\n";
+                  << "\nmodel saved in " << dir << "\n";
       return kExitOk;
     };
   });

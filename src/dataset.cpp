@@ -19,10 +19,16 @@ Encoders Encoders::fit(const RawInteractions& rows, uint64_t min_item_count) {
   return e;
 }
 
+void Encoders::stage(const std::string& dir, StagedFiles& files) const {
+  files.add(dir + "/user_encoder.txt", user.to_text());
+  files.add(dir + "/item_encoder.txt", item.to_text());
+  files.add(dir + "/category_encoder.txt", category.to_text());
+}
+
 void Encoders::save(const std::string& dir) const {
-  user.save(dir + "/user_encoder.txt");
-  item.save(dir + "/item_encoder.txt");
-  category.save(dir + "/category_encoder.txt");
+  StagedFiles files;
+  stage(dir, files);
+  files.commit();
 }
 
 Encoders Encoders::load(const std::string& dir) {

@@ -41,7 +41,7 @@ std::vector<uint32_t> LabelEncoder::encode_all(const std::vector<uint64_t>& raw_
   return out;
 }
 
-void LabelEncoder::save(const std::string& path) const {
+std::string LabelEncoder::to_text() const {
   std::string text = "# lti-encoder v1 name=" + name_ +
                      " known=" + std::to_string(raw_ids_.size()) +
                      " min_count=" + std::to_string(min_count_) + "\n";
@@ -52,8 +52,10 @@ void LabelEncoder::save(const std::string& path) const {
     text.append(buf, end);
     text.push_back('\n');
   }
-  write_file_atomically(path, text);
+  return text;
 }
+
+void LabelEncoder::save(const std::string& path) const { write_file_atomically(path, to_text()); }
 
 LabelEncoder LabelEncoder::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -52,6 +52,19 @@ std::string ExpertUsage::summary() const {
                      min, max, cv, entropy_ratio, most_used, least_used);
 }
 
+ExpertUsage ExpertUsage::from_json(const nlohmann::json& j) {
+  ExpertUsage u;
+  u.share = j.at("share").get<std::vector<double>>();
+  u.activations = j.value("activations", uint64_t{0});
+  u.min = j.value("min", 0.0);
+  u.max = j.value("max", 0.0);
+  u.cv = j.value("cv", 0.0);
+  u.entropy_ratio = j.value("entropy_ratio", 0.0);
+  u.most_used = j.value("most_used", int64_t{0});
+  u.least_used = j.value("least_used", int64_t{0});
+  return u;
+}
+
 nlohmann::json ExpertUsage::to_json() const {
   return {{"share", share},
           {"activations", activations},

@@ -17,6 +17,8 @@
 #include "lti/data_summary.h"
 #include "lti/errors.h"
 #include "lti/evaluation.h"
+#include "lti/folder_lock.h"
+#include "lti/interrupt.h"
 #include "lti/objective.h"
 #include "lti/runtime.h"
 #include "lti/sequences.h"
@@ -258,10 +260,28 @@ std::vector<double> Trainer::first_step_losses(int64_t steps) {
   return losses;
 }
 
+namespace {
+
+void create_folder(const std::string& folder) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec || !std::filesystem::is_directory(folder))
+    throw WriteError("cannot create the folder '" + folder + "': " +
+                     (ec ? ec.message() : std::string("a file of that name is in the way")));
+}
+
+}  // namespace
+
+bool Trainer::stop_requested() {
+  const bool here = stop_signal() != 0;
+  return group_ ? group_->sum(here ? 1.0 : 0.0) > 0 : here;  // the ranks stop at the same step
+}
+
 std::vector<EpochStats> Trainer::run() {
-  if (leader()) std::filesystem::create_directories(options_.save_dir);
+  if (leader()) create_folder(options_.save_dir);
   std::vector<EpochStats> history = options_.resume ? restore() : std::vector<EpochStats>{};
-  if (!options_.resume && leader()) data_.encoders.save(options_.save_dir);
+  // A fresh run writes the encoders with its first epoch, in the same set of files.
+  encoders_saved_ = options_.resume;
   const int64_t rank = group_ ? group_->rank() : 0, ranks = group_ ? group_->size() : 1;
   spdlog::info("training on {}{}: {} train users, {} validation users, {} parameters",
                device_.str(),
@@ -279,8 +299,18 @@ std::vector<EpochStats> Trainer::run() {
                    ? fmt::format("early stop after {} epoch(s) without a better validation MRR",
                                  options_.train.patience)
                    : std::string("no early stop"));
+  const int64_t done = static_cast<int64_t>(history.size());
+  const int64_t patience = options_.train.patience;
+  if (options_.resume && (done >= epochs || (patience > 0 && done - best_epoch_ >= patience))) {
+    nothing_to_do_ = true;  // and nothing is written
+    return history;
+  }
   int64_t replica_checks = 0;
-  for (int64_t epoch = static_cast<int64_t>(history.size()) + 1; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = done + 1; epoch <= epochs; ++epoch) {
+    if (stop_requested()) {
+      interrupted_ = {stop_signal(), epoch, 0};
+      break;
+    }
     const auto start = std::chrono::steady_clock::now();
     model_->train(true);
     model_->moe_layer->begin_epoch();
@@ -326,6 +356,11 @@ std::vector<EpochStats> Trainer::run() {
       }
       loss_sum += loss;
       progress.update(static_cast<int64_t>(step + 1), loss_sum / (step + 1));
+      if (stop_requested()) {  // SIGINT/SIGTERM: this step is done; the partial epoch is dropped
+        if (next.valid()) next.wait();
+        interrupted_ = {stop_signal(), epoch, static_cast<int64_t>(step + 1)};
+        break;
+      }
       if (group_ && options_.check_replicas) {
         double checksum = 0;
         for (const auto& p : model_->parameters()) checksum += p.sum().item<double>();
@@ -335,6 +370,7 @@ std::vector<EpochStats> Trainer::run() {
         ++replica_checks;
       }
     }
+    if (interrupted_.signal != 0) break;
     EpochStats stats;
     stats.epoch = epoch;
     stats.steps = static_cast<int64_t>(batches.size());
@@ -365,7 +401,6 @@ std::vector<EpochStats> Trainer::run() {
       history.push_back(stats);
       spdlog::info("{}{}", stats.summary_line(), best ? " (best so far)" : "");
       save(history, best);
-      const int64_t patience = options_.train.patience;
       stop = patience > 0 && epoch - best_epoch_ >= patience && epoch < epochs;
       if (stop)
         spdlog::info(
@@ -383,11 +418,12 @@ std::vector<EpochStats> Trainer::run() {
 void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   const std::string& dir = options_.save_dir;
   const std::string resume_dir = dir + "/" + kResumeFolder;
-  std::filesystem::create_directories(resume_dir);
+  create_folder(resume_dir);
   // Every file of the checkpoint is written before any replaces the previous epoch's, so a
   // full disk leaves the previous checkpoint whole. The save dir's weights are the best epoch's
   // (what export and eval read); resume/ holds the last epoch's, with the optimiser state.
   StagedFiles files;
+  if (!encoders_saved_) data_.encoders.stage(dir, files);
   if (best) model_->stage_weights(dir, files);
   model_->stage_weights(resume_dir, files);
   std::ostringstream optimizer_bytes;
@@ -417,7 +453,9 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   files.add(dir + "/report.html", render_training_report(j));
   // Renamed last: a model.json that names an epoch means that epoch's files are complete.
   files.add(dir + "/model.json", j.dump(2) + "\n");
+  const FolderLock readers_wait = FolderLock::for_saving(dir);  // eval/export see whole epochs
   files.commit();
+  encoders_saved_ = true;
 }
 
 std::vector<EpochStats> Trainer::restore() {
@@ -451,8 +489,7 @@ std::vector<EpochStats> Trainer::restore() {
     s.val_mrr = e.value("val_mrr", 0.0);
     s.tokens_per_s = e.at("tokens_per_s");
     s.seconds = e.at("seconds");
-    s.usage = ExpertUsage::from_counts({});
-    s.usage.share = e.at("expert_usage").at("share").get<std::vector<double>>();
+    s.usage = ExpertUsage::from_json(e.at("expert_usage"));
     history.push_back(s);
   }
   // The shares measured in the last completed epoch route the next one ("divide"); the bias
@@ -485,6 +522,8 @@ nlohmann::json read_model_json(const std::string& save_dir) {
 std::unique_ptr<UserInterestModel> load_trained_model(const std::string& save_dir,
                                                       const torch::Device& device,
                                                       Encoders* encoders) {
+  // model.json, the encoders and the weights of one epoch, not a mix with the next one.
+  const FolderLock one_epoch = FolderLock::for_reading(save_dir);
   const nlohmann::json j = read_model_json(save_dir);
   const ModelConfig config = ModelConfig::from_json(j.at("model"));
   Encoders loaded = Encoders::load(save_dir);

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "lti/batch.h"
+#include "lti/interrupt.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
 
@@ -34,6 +35,9 @@ std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedD
   c10::InferenceMode inference;
   const size_t step = static_cast<size_t>(batch_size);
   for (size_t begin = 0; begin < users; begin += step) {
+    if (stop_signal() != 0)
+      throw_if_stop_requested("stopped during inference, after " + std::to_string(begin) + " of " +
+                              std::to_string(users) + " users; nothing was written");
     const size_t end = std::min(users, begin + step);
     std::vector<RowRange> sequences;
     for (size_t i = begin; i < end; ++i)

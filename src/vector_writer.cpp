@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lti/interrupt.h"
+
 namespace lti {
 
 VectorFormat parse_vector_format(const std::string& name) {
@@ -93,6 +95,15 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
       redis.send(std::move(batch), options.ttl_seconds);
       // Two batches in flight: Redis works on one while the next one travels.
       while (redis.in_flight() > 1) report.written += redis.acknowledge_oldest();
+      if (stop_signal() != 0) {  // SIGINT/SIGTERM: what was sent is confirmed, no metadata key
+        while (redis.in_flight() > 0) report.written += redis.acknowledge_oldest();
+        if (next.valid()) next.wait();
+        throw_if_stop_requested(
+            "export stopped after " + std::to_string(report.written) + " of " +
+            std::to_string(report.expected) + " users were written; the metadata key " +
+            meta_key(options) + " was not written; rerun the export to complete it (SET "
+            "overwrites)");
+      }
     }
     while (redis.in_flight() > 0) report.written += redis.acknowledge_oldest();
     // Written last, so a reader that finds it knows the export is complete.

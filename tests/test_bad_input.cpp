@@ -294,10 +294,13 @@ namespace {
 std::vector<std::pair<std::string, std::string>> folder_contents(const std::string& folder) {
   std::vector<std::pair<std::string, std::string>> files;
   // Every file below the folder (the model's resume/ included), by its path inside it.
-  for (const auto& entry : fs::recursive_directory_iterator(folder))
-    if (entry.is_regular_file())
+  // The lock files are left out: a run writes its PID into .lock (the lock, not the model).
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name != ".lock" && name != ".files.lock")
       files.emplace_back(fs::relative(entry.path(), folder).string(),
                          read_text(entry.path().string()));
+  }
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -101,6 +101,12 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
                 .find("rank 1: parameters identical on all 2 ranks after each of"),
             std::string::npos);
   EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
+  // Rank 0 alone validates and saves; rank 1 ends with a line of its own and claims neither.
+  EXPECT_NE(out.find("model saved in " + dir.file("two")), std::string::npos) << out;
+  const std::string rank1 = lti::test::read_text(dir.file("logs/rank-1.log"));
+  EXPECT_NE(rank1.find("rank 1 of 2: trained 3 epoch(s), "), std::string::npos) << rank1;
+  EXPECT_EQ(rank1.find("saved"), std::string::npos) << rank1;
+  EXPECT_EQ(rank1.find("val_"), std::string::npos) << rank1;
 
   const auto one = read_json(dir.file("one/model.json"))["epochs"];
   const auto two = read_json(dir.file("two/model.json"))["epochs"];

@@ -2,6 +2,7 @@
 // flush it to disk, then rename over the target.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -16,6 +17,11 @@ void write_file_atomically(const std::string& path,
 
 // Same for content already in memory.
 void write_file_atomically(const std::string& path, const std::string& content);
+
+// Removes the "<name>.tmp.<pid>" files in `folder` (not its subfolders) that writers which died
+// (kill -9, power loss) left behind; returns how many. Only for a folder that this process alone
+// writes to (hold its FolderLock). A missing folder has none.
+size_t remove_stale_temporaries(const std::string& folder);
 
 // Files that replace their targets together, as far as a file system allows: each add() writes
 // and flushes a temporary beside its target; commit() renames them all, in the order added.

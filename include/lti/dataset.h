@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "lti/atomic_file.h"
 #include "lti/csv_reader.h"
 #include "lti/label_encoder.h"
 
@@ -19,8 +20,10 @@ struct Encoders {
   // Learns all three from the data; items seen in fewer than min_item_count rows stay unknown.
   static Encoders fit(const RawInteractions& rows, uint64_t min_item_count);
 
-  void save(
-      const std::string& dir) const;  // user_encoder.txt, item_encoder.txt, category_encoder.txt
+  // user_encoder.txt, item_encoder.txt, category_encoder.txt: written together (stage() adds
+  // them to files that replace their targets together, see atomic_file.h).
+  void save(const std::string& dir) const;
+  void stage(const std::string& dir, StagedFiles& files) const;
   static Encoders load(const std::string& dir);
 };
 

@@ -16,6 +16,8 @@ enum ExitCode : int {
   kExitRedis = 5,     // Redis unreachable or a command failed
   kExitDiverged = 6,  // training loss became NaN or infinite
   kExitWrite = 7,     // could not write an output file
+  kExitBusy = 8,      // the model folder is in use by another `lti train`
+  // A run stopped by SIGINT or SIGTERM exits with 128 + the signal: 130 or 143.
 };
 
 // An error with a message meant for the user and the exit code to leave with.

@@ -40,6 +40,7 @@ class LabelEncoder {
   //   <raw id of index 2>
   //   <raw id of index 3>
   //   ...
+  std::string to_text() const;
   void save(const std::string& path) const;           // atomic
   static LabelEncoder load(const std::string& path);  // throws ModelError
 

@@ -37,6 +37,7 @@ struct ExpertUsage {
   static ExpertUsage from_counts(const std::vector<int64_t>& counts);
   std::string summary() const;
   nlohmann::json to_json() const;
+  static ExpertUsage from_json(const nlohmann::json& j);  // as to_json wrote it
 };
 
 // Experts chosen for each token and their gate values.

@@ -60,6 +60,17 @@ class Trainer {
   // when the loss stops being finite; the checkpoint of the last completed epoch stays intact.
   std::vector<EpochStats> run();
 
+  // --resume found nothing left to do (the epochs were trained, or patience had run out):
+  // run() trained and wrote nothing.
+  bool nothing_to_do() const { return nothing_to_do_; }
+  // Set when a SIGINT/SIGTERM stopped run(): the signal, the epoch it stopped in and the steps
+  // of that epoch done (0: stopped before the epoch began). That epoch is not saved.
+  struct Interruption {
+    int signal = 0;
+    int64_t epoch = 0, step = 0;
+  };
+  const Interruption& interrupted() const { return interrupted_; }
+
   // The epoch whose weights are in the save dir (1-based; 0 before any).
   int64_t best_epoch() const { return best_epoch_; }
   // Optimiser steps of one epoch, and the epochs this run trains in all.
@@ -99,6 +110,7 @@ class Trainer {
                            Rng& rng) const;
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
   bool leader() const { return !group_ || group_->rank() == 0; }
+  bool stop_requested();  // a stop signal on any rank
   void save(const std::vector<EpochStats>& history, bool best);
   std::vector<EpochStats> restore();
 
@@ -112,6 +124,9 @@ class Trainer {
   nlohmann::json data_summary_;                  // written into model.json at every save
   int64_t best_epoch_ = 0;
   double best_mrr_ = -1;
+  bool encoders_saved_ = false;
+  bool nothing_to_do_ = false;
+  Interruption interrupted_;
 };
 
 // model.json of a save dir (ModelError when missing or unreadable).

@@ -1,0 +1,309 @@
+// What an operator does to a running `lti` (issue 12), through the executable with real
+// processes and signals: SIGINT/SIGTERM at many moments, a second signal, kill -9, two runs
+// into one folder, eval while training, outputs that cannot be written, --resume with nothing
+// left to do, blank lines under --strict.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+
+using lti::test::read_text;
+using lti::test::run_command;
+using lti::test::TempDir;
+using lti::test::write_text;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kLti = LTI_EXE;
+// Steps of milliseconds and a save after every epoch: a signal at a random moment often lands
+// while an epoch's files are being staged or renamed.
+const std::string kTinyModel =
+    " --batch_size 16 --item_embedding_dim 8 --cate_embedding_dim 8 --hidden_dim 16 --depth 1"
+    " --heads 2 --dim_head 8 --n_max 16 --k_max 4 --moe_experts 4 --moe_hidden 16 --threads 1"
+    " --patience 0";
+
+// `lti ARGS` started in the background (its own process: signals reach lti itself).
+class Background {
+ public:
+  Background(const std::string& args, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", ("exec " + kLti + " " + args + " >" + log + " 2>&1").c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0 && !done_) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // The exit code, or 128 + the signal that killed it (as a shell reports it).
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    done_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+};
+
+// Polls until `path` exists (the first epoch saved); false after 60 s.
+bool wait_for_file(const std::string& path) {
+  for (int i = 0; i < 6000; ++i) {
+    if (fs::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Polls until the file holds `text` (a log line); false after 60 s.
+bool wait_for_text(const std::string& path, const std::string& text) {
+  for (int i = 0; i < 6000; ++i) {
+    if (read_text(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+std::vector<std::string> temporaries_in(const std::string& folder) {
+  std::vector<std::string> found;
+  if (!fs::exists(folder)) return found;
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+      found.push_back(entry.path().string());
+  return found;
+}
+
+// Every file of a model folder and its content, without the lock files (a run writes its PID
+// into .lock: that is the lock, not the model).
+std::vector<std::pair<std::string, std::string>> model_files(const std::string& folder) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name != ".lock" && name != ".files.lock")
+      files.emplace_back(fs::relative(entry.path(), folder).string(),
+                         read_text(entry.path().string()));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+int64_t epochs_completed(const std::string& model) {
+  const std::string json = read_text(model + "/model.json");
+  const size_t at = json.find("\"epochs_completed\": ");
+  return at == std::string::npos ? -1 : std::stoll(json.substr(at + 20));
+}
+
+class OperatorFaults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string out;
+    ASSERT_EQ(run_command(kLti + " synth -o " + dir_.file("data/train.csv") +
+                              " --users 60 --rows 3000 --items 300 --categories 10",
+                          out),
+              0)
+        << out;
+  }
+  std::string train_args(const std::string& model, int epochs) const {
+    return "train --data_path " + dir_.file("data") + " --save_dir " + model + " --epochs " +
+           std::to_string(epochs) + kTinyModel;
+  }
+  int eval(const std::string& model, std::string& out) const {
+    return run_command(kLti + " eval --data_path " + dir_.file("data") + " --save_dir " + model,
+                       out);
+  }
+  TempDir dir_;
+};
+
+}  // namespace
+
+TEST_F(OperatorFaults, SigintAndSigtermAtManyMomentsLeaveAWholeModelThatResumes) {
+  const std::string model = dir_.file("model");
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    SCOPED_TRACE("attempt " + std::to_string(attempt));
+    const int sig = attempt % 2 == 0 ? SIGINT : SIGTERM;
+    const bool resume = fs::exists(model + "/model.json");
+    Background run(train_args(model, 100000) + (resume ? " --resume" : ""), dir_.file("run.log"));
+    if (attempt == 0) {
+      // As soon as training starts: often before the first epoch is complete.
+      ASSERT_TRUE(wait_for_text(dir_.file("run.log"), "training on"));
+    } else {
+      // After some epochs, at a moment that varies by a few milliseconds: often mid-save.
+      const int64_t before = resume ? epochs_completed(model) : 0;
+      for (int i = 0; i < 6000 && epochs_completed(model) < before + 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::microseconds(1700 * attempt));
+    }
+    run.signal(sig);
+    const int code = run.wait();
+    const std::string log = read_text(dir_.file("run.log"));
+    EXPECT_EQ(code, 128 + sig) << log;
+    EXPECT_EQ(temporaries_in(model), std::vector<std::string>{}) << log;
+    if (!fs::exists(model + "/model.json")) {
+      EXPECT_NE(log.find("nothing was saved"), std::string::npos) << log;
+      continue;
+    }
+    EXPECT_NE(log.find(sig == SIGINT ? "SIGINT: stopped in epoch" : "SIGTERM: stopped in epoch"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+    std::string out;
+    EXPECT_EQ(eval(model, out), 0) << out;
+  }
+  // --resume continues from the last complete epoch.
+  const int64_t done = epochs_completed(model);
+  ASSERT_GT(done, 0);
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume",
+                        out),
+            0)
+      << out;
+  EXPECT_EQ(epochs_completed(model), done + 1);
+}
+
+TEST_F(OperatorFaults, ASecondSignalStopsAtOnceAndLeavesNoTemporaryFile) {
+  const std::string model = dir_.file("model");
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    SCOPED_TRACE("attempt " + std::to_string(attempt));
+    Background run(train_args(model, 100000) + (attempt > 0 ? " --resume" : ""),
+                   dir_.file("run.log"));
+    ASSERT_TRUE(wait_for_file(model + "/model.json"));
+    std::this_thread::sleep_for(std::chrono::microseconds(2300 * attempt));
+    run.signal(SIGINT);
+    std::this_thread::sleep_for(std::chrono::microseconds(300 * attempt));
+    run.signal(SIGINT);
+    EXPECT_EQ(run.wait(), 130) << read_text(dir_.file("run.log"));
+    EXPECT_EQ(temporaries_in(model), std::vector<std::string>{});
+    std::string out;
+    EXPECT_EQ(eval(model, out), 0) << out;
+  }
+}
+
+TEST_F(OperatorFaults, AfterKillNineTheNextRunRemovesStaleTemporariesAndTheModelIsIntact) {
+  const std::string model = dir_.file("model");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Background run(train_args(model, 100000) + (attempt > 0 ? " --resume" : ""),
+                   dir_.file("run.log"));
+    ASSERT_TRUE(wait_for_file(model + "/model.json"));
+    std::this_thread::sleep_for(std::chrono::microseconds(3100 * attempt));
+    run.signal(SIGKILL);
+    EXPECT_EQ(run.wait(), 128 + SIGKILL);
+    std::string out;
+    EXPECT_EQ(eval(model, out), 0) << "attempt " << attempt << ": " << out;
+  }
+  // What a run killed mid-save leaves (kill -9 cannot be caught), for certain.
+  write_text(model + "/model.json.tmp.999999", "{");
+  write_text(model + "/resume/optimizer.pt.tmp.999998", "x");
+  const int64_t done = epochs_completed(model);
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume",
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("temporary file(s) that an interrupted run left in '" + model + "'"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(temporaries_in(model), std::vector<std::string>{});
+  EXPECT_EQ(epochs_completed(model), done + 1);
+}
+
+TEST_F(OperatorFaults, ASecondTrainingIntoTheSameFolderIsRefusedAndEvalReadsWholeEpochs) {
+  const std::string model = dir_.file("model");
+  Background first(train_args(model, 100000), dir_.file("first.log"));
+  ASSERT_TRUE(wait_for_file(model + "/model.json"));
+
+  std::string out;
+  const int second = run_command("timeout 60 " + kLti + " " + train_args(model, 1), out);
+  EXPECT_EQ(second, 8) << out;
+  EXPECT_NE(out.find("'" + model + "' is in use by another lti train (PID " +
+                     std::to_string(first.pid()) + ")"),
+            std::string::npos)
+      << out;
+
+  // Readers take the folder's shared lock: each reads one epoch's files as a set while the
+  // first run keeps replacing them.
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(eval(model, out), 0) << "eval " << i << ": " << out;
+
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(), 143) << read_text(dir_.file("first.log"));
+  EXPECT_EQ(eval(model, out), 0) << out;
+  EXPECT_EQ(temporaries_in(model), std::vector<std::string>{});
+}
+
+TEST_F(OperatorFaults, ResumeWithNothingLeftToDoChangesNoFile) {
+  const std::string model = dir_.file("model");
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " " + train_args(model, 2), out), 0) << out;
+  const auto before = model_files(model);
+  ASSERT_EQ(run_command(kLti + " " + train_args(model, 2) + " --resume", out), 0) << out;
+  EXPECT_NE(out.find("already trained 2 epoch(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ask for more with --epochs"), std::string::npos) << out;
+  EXPECT_EQ(out.find("trained 2 epoch(s); kept"), std::string::npos) << out;
+  EXPECT_EQ(model_files(model), before);
+}
+
+TEST_F(OperatorFaults, EveryUnwritableOutputExitsWithSevenAndNamesThePath) {
+  write_text(dir_.file("a-file"), "not a folder");
+  struct Case {
+    std::string save_dir, message;
+  };
+  for (const Case& c : {Case{dir_.file("a-file"), "cannot use '" + dir_.file("a-file") +
+                                                      "' as the model folder"},
+                        Case{dir_.file("a-file/model"), dir_.file("a-file/model")}}) {
+    std::string out;
+    EXPECT_EQ(run_command("timeout 60 " + kLti + " " + train_args(c.save_dir, 1), out), 7) << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << out;
+    EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
+  }
+  std::string out;
+  EXPECT_EQ(run_command(kLti + " synth -o " + dir_.file("a-file/x.csv") + " --users 5 --rows 50",
+                        out),
+            7)
+      << out;
+  EXPECT_NE(out.find(dir_.file("a-file")), std::string::npos) << out;
+
+  // A read-only file system (refuses root too): mounted here when the test runs as root.
+  if (::geteuid() != 0) return;
+  const std::string mount_point = dir_.file("read-only");
+  fs::create_directories(mount_point);
+  if (run_command("mount -t tmpfs -o ro,size=1m tmpfs " + mount_point, out) != 0) {
+    if (std::getenv("CI") != nullptr) FAIL() << "cannot mount a tmpfs in CI: " << out;
+    return;
+  }
+  EXPECT_EQ(run_command("timeout 60 " + kLti + " " + train_args(mount_point + "/model", 1), out), 7)
+      << out;
+  EXPECT_NE(out.find(mount_point + "/model"), std::string::npos) << out;
+  EXPECT_NE(out.find("Read-only file system"), std::string::npos) << out;
+  run_command("umount " + mount_point, out);
+}
+
+TEST_F(OperatorFaults, BlankLinesAreAcceptedUnderStrict) {
+  std::string csv = read_text(dir_.file("data/train.csv"));
+  const size_t middle = csv.find('\n', csv.size() / 2) + 1;
+  csv = csv.substr(0, middle) + "\n  \n" + csv.substr(middle) + "\n\n";
+  fs::create_directories(dir_.file("blank"));
+  write_text(dir_.file("blank/train.csv"), csv);
+  std::string out;
+  EXPECT_EQ(run_command(kLti + " inspect --strict --data_path " + dir_.file("blank"), out), 0)
+      << out;
+  EXPECT_NE(out.find("skipped 0 malformed row(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("rows             3000"), std::string::npos) << out;
+}
