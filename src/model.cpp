@@ -54,15 +54,29 @@ void UserInterestModel::train(bool on) {
   short_term->train(on);
 }
 
-std::vector<torch::Tensor> UserInterestModel::parameters() const {
+namespace {
+
+// The four modules' tensors of one kind, in a fixed order.
+template <typename Get>
+std::vector<torch::Tensor> tensors_of(const UserInterestModel& model, Get get) {
   std::vector<torch::Tensor> all;
-  for (const torch::nn::Module* m : {static_cast<const torch::nn::Module*>(feature_embedding.get()),
-                                     static_cast<const torch::nn::Module*>(moe_layer.get()),
-                                     static_cast<const torch::nn::Module*>(long_term.get()),
-                                     static_cast<const torch::nn::Module*>(short_term.get())}) {
-    for (const auto& p : m->parameters()) all.push_back(p);
-  }
+  for (const torch::nn::Module* m :
+       {static_cast<const torch::nn::Module*>(model.feature_embedding.get()),
+        static_cast<const torch::nn::Module*>(model.moe_layer.get()),
+        static_cast<const torch::nn::Module*>(model.long_term.get()),
+        static_cast<const torch::nn::Module*>(model.short_term.get())})
+    for (const auto& t : get(*m)) all.push_back(t);
   return all;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> UserInterestModel::parameters() const {
+  return tensors_of(*this, [](const torch::nn::Module& m) { return m.parameters(); });
+}
+
+std::vector<torch::Tensor> UserInterestModel::buffers() const {
+  return tensors_of(*this, [](const torch::nn::Module& m) { return m.buffers(); });
 }
 
 int64_t UserInterestModel::parameter_count() const {

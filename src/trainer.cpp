@@ -362,11 +362,20 @@ std::vector<EpochStats> Trainer::run() {
         break;
       }
       if (group_ && options_.check_replicas) {
-        double checksum = 0;
-        for (const auto& p : model_->parameters()) checksum += p.sum().item<double>();
+        // Every parameter and buffer (the MoE's bias and load route the next step), by sum
+        // and by sum of squares with a weight per tensor, so that a swap does not cancel out.
+        double checksum = 0, weight = 1;
+        auto add = [&](const torch::Tensor& t) {
+          const torch::Tensor d = t.detach().to(torch::kFloat64);
+          checksum += weight * (d.sum().item<double>() + d.square().sum().item<double>());
+          weight += 1;
+        };
+        for (const auto& p : model_->parameters()) add(p);
+        for (const auto& b : model_->buffers()) add(b);
         if (!group_->same_on_all_ranks(checksum))
-          throw Error(kExitFailure, fmt::format("epoch {} step {}: the ranks' parameters differ",
-                                                epoch, step + 1));
+          throw Error(kExitFailure,
+                      fmt::format("epoch {} step {}: the ranks' parameters or buffers differ",
+                                  epoch, step + 1));
         ++replica_checks;
       }
     }

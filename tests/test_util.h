@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -53,4 +54,18 @@ inline int run_command(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// True under CI (CI set, as .ci/run's machine sets CI=true): there every prerequisite of a test
+// is installed, so a missing one is a failure, not a reason to skip.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) != "" && std::string(ci) != "false" && std::string(ci) != "0";
+}
+
 }  // namespace lti::test
+
+// Skips the test outside CI; fails it in CI (see in_ci).
+#define LTI_SKIP_OR_FAIL_IN_CI(reason)                                                 \
+  do {                                                                                 \
+    if (::lti::test::in_ci()) FAIL() << (reason) << " (required under CI=true)";        \
+    GTEST_SKIP() << (reason);                                                          \
+  } while (0)

@@ -26,6 +26,7 @@ class UserInterestModel {
   void to(const torch::Device& device);
   void train(bool on = true);
   std::vector<torch::Tensor> parameters() const;
+  std::vector<torch::Tensor> buffers() const;  // the MoE's load and bias
   int64_t parameter_count() const;
 
   // The four state dicts: feature_embedding.pth, moe_layer.pth, long_term.pth, short_term.pth
