@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "redis_server.h"
 #include "test_util.h"
 
 using lti::test::read_text;
@@ -304,4 +305,60 @@ TEST_F(OperatorFaults, BlankLinesAreAcceptedUnderStrict) {
       << out;
   EXPECT_NE(out.find("skipped 0 malformed row(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("rows             3000"), std::string::npos) << out;
+}
+
+TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey) {
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " synth -o " + dir_.file("many/train.csv") +
+                            " --users 1500 --rows 30000 --items 2000 --categories 20",
+                        out),
+            0)
+      << out;
+  const std::string model = dir_.file("model");
+  const std::string data = " --data_path " + dir_.file("many") + " --save_dir " + model;
+  ASSERT_EQ(run_command(kLti + " train --epochs 1" + kTinyModel + data, out), 0) << out;
+
+  // The server is paused (SIGSTOP) while the export has batches in flight, the export gets
+  // SIGINT, then the server resumes: the export confirms what it sent, and stops.
+  lti::test::RedisServer redis;
+  const int port = redis.port();
+  const pid_t server_pid = [&] {
+    std::string info;
+    run_command("redis-cli -p " + std::to_string(port) + " info server | grep process_id", info);
+    return static_cast<pid_t>(std::stol(info.substr(info.find(':') + 1)));
+  }();
+  Background exporter("export --threads 1 --write_batch 50 --redis 127.0.0.1:" +
+                          std::to_string(port) + data,
+                      dir_.file("export.log"));
+  // The export connects before it reads the data and infers: pause the server once it has.
+  for (int i = 0; i < 3000; ++i) {
+    std::string clients;
+    run_command("redis-cli -p " + std::to_string(port) + " client list | grep -vc cmd=client",
+                clients);
+    if (std::atoi(clients.c_str()) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(server_pid, SIGSTOP);
+  const bool writing = wait_for_text(dir_.file("export.log"), "writing to Redis");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its first batches are sent
+  exporter.signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ::kill(server_pid, SIGCONT);
+  ASSERT_TRUE(writing);
+  const int code = exporter.wait();
+  const std::string log = read_text(dir_.file("export.log"));
+  EXPECT_EQ(code, 130) << log;
+  EXPECT_NE(log.find("SIGINT: export stopped after "), std::string::npos) << log;
+  EXPECT_NE(log.find("the metadata key lti:meta was not written"), std::string::npos) << log;
+
+  std::string reply;
+  run_command("redis-cli -p " + std::to_string(port) + " exists lti:meta", reply);
+  EXPECT_EQ(reply, "0\n");
+  run_command("redis-cli -p " + std::to_string(port) + " dbsize", reply);
+  const int keys = std::stoi(reply);
+  EXPECT_GT(keys, 0);
+  EXPECT_LT(keys, 1500);
+  EXPECT_NE(log.find("after " + std::to_string(keys) + " of 1500 users were written"),
+            std::string::npos)
+      << "the message must give the users written (" << keys << " in Redis): " << log;
 }

@@ -53,7 +53,7 @@ struct TrainConfig {
   int64_t max_auto_epochs = 100;
   int64_t patience = 5;  // stop after this many epochs without a better validation MRR; 0 = never
   int64_t batch_size = 128;
-  double lr = 1e-3;
+  double lr = 3e-4;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
   double temperature = 0.2;      // softmax: logits are cos / temperature
   double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
