@@ -5,17 +5,20 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "lti/errors.h"
+#include "lti/folder_lock.h"
 #include "lti/interrupt.h"
 #include "lti/ingest.h"
 #include "lti/launch.h"
 #include "lti/redis_client.h"
 #include "lti/runtime.h"
+#include "lti/time_util.h"
 #include "lti/trainer.h"
 #include "lti/user_vectors.h"
 #include "lti/vector_writer.h"
@@ -35,6 +38,39 @@ std::string model_fingerprint(const std::string& save_dir) {
   return fmt::format("{:016x}", h);
 }
 
+// --since refreshes the vectors of the model already in Redis: refuse any other model, whose
+// vectors would be mixed with the old ones.
+void refuse_refresh_of_another_model(RedisClient& redis, const WriteOptions& write) {
+  std::string in_redis, where;
+  if (write.layout == KeyLayout::kVersioned) {
+    where = current_key(write);
+    in_redis = redis.command({"GET", where});
+  } else {
+    where = meta_key(write);
+    std::string meta = redis.command({"GET", where});
+    if (meta == "(nil)" && write.shards > 1) {  // a full export that was not sharded
+      WriteOptions whole = write;
+      whole.shards = 1;
+      where = meta_key(whole);
+      meta = redis.command({"GET", where});
+    }
+    if (meta != "(nil)") {
+      const nlohmann::json j = nlohmann::json::parse(meta, nullptr, /*allow_exceptions=*/false);
+      in_redis = j.is_object() ? j.value("model_fingerprint", std::string()) : std::string();
+    } else {
+      in_redis = meta;
+    }
+  }
+  if (in_redis == "(nil)")
+    throw Error(kExitModel, "--since: Redis holds no exported model (" + where +
+                                " is missing): run a full export first");
+  if (in_redis != write.model_fingerprint)
+    throw Error(kExitModel, "--since: Redis holds the vectors of another model (" + where +
+                                " names " + in_redis + ", this model is " +
+                                write.model_fingerprint +
+                                "); a refresh would mix two models: run a full export instead");
+}
+
 }  // namespace
 
 void add_export_command(CLI::App& app, Action& slot) {
@@ -50,6 +86,9 @@ void add_export_command(CLI::App& app, Action& slot) {
     size_t write_batch = 1000;
     std::string format = "json";
     std::string shard;
+    std::string layout = "plain";
+    int64_t keep_previous = 86400;
+    std::string since;
     std::string device = "auto";
     int threads = 0;
     bool strict = false;
@@ -87,6 +126,23 @@ void add_export_command(CLI::App& app, Action& slot) {
                   "several machines, fill Redis together, each user exactly once. Default: "
                   "RANK/WORLD_SIZE when a launcher set them, else all users")
       ->capture_default_str();
+  cmd->add_option("--layout", opt->layout,
+                  "plain: the key is <prefix><user id> (the original design). versioned: "
+                  "<prefix><version>:<user id>, the version being the model fingerprint; once "
+                  "every user is written, SET <prefix>lti:current <version> switches all readers "
+                  "to the new model at once (a reader GETs lti:current, then its user's key)")
+      ->check(CLI::IsMember({"plain", "versioned"}))
+      ->capture_default_str();
+  cmd->add_option("--keep_previous", opt->keep_previous,
+                  "versioned: seconds the previous version's keys live after the switch, so "
+                  "readers still on it finish (0 = delete them at once)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--since", opt->since,
+                  "Incremental refresh, \"YYYY-MM-DD HH\": recompute and write only the users "
+                  "with an interaction at or after that hour (the same model on new data, the "
+                  "daily job). Refused unless Redis holds this very model (lti:meta or "
+                  "lti:current)");
   cmd->add_option("--format", opt->format,
                   "Value format: json (array of floats) or f32 (raw little-endian float32)")
       ->check(CLI::IsMember({"json", "f32"}))
@@ -122,6 +178,15 @@ void add_export_command(CLI::App& app, Action& slot) {
       const Shard shard = Shard::parse(opt->shard);
       write.shard = shard.index;
       write.shards = shard.count;
+      write.layout = parse_key_layout(opt->layout);
+      write.keep_previous_seconds = opt->keep_previous;
+      std::optional<UnixHour> since;
+      if (!opt->since.empty()) {
+        since = parse_hour(opt->since);
+        if (!since)
+          throw Error(kExitUsage, "--since must be a time 'YYYY-MM-DD HH', not '" + opt->since + "'");
+        write.switch_version = false;  // a refresh writes into the version readers already use
+      }
 
       set_threads(opt->threads);
       install_stop_handlers();  // a stop finishes the batch in flight (vector_writer.h)
@@ -129,20 +194,36 @@ void add_export_command(CLI::App& app, Action& slot) {
       // The model, then Redis, before the long part: a bad model folder or an unreachable
       // Redis fails in seconds, not after the inference, and a bad model touches no key.
       Encoders encoders;
-      auto model = load_trained_model(opt->save_dir, device, &encoders);
-      write.model_fingerprint = model_fingerprint(opt->save_dir);
+      std::unique_ptr<UserInterestModel> model;
+      {
+        // The weights and the fingerprint of one epoch, while training may save the next.
+        const FolderLock one_epoch = FolderLock::for_reading(opt->save_dir);
+        model = load_trained_model(opt->save_dir, device, &encoders);
+        write.model_fingerprint = model_fingerprint(opt->save_dir);
+      }
       RedisClient redis(redis_options);
+      if (since) refuse_refresh_of_another_model(redis, write);
       ReadOptions read_options;
       read_options.strict = opt->strict;
       const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));
 
       std::vector<size_t> users_here;
       std::vector<uint64_t> raw_ids_here;
+      size_t inactive = 0;
       for (size_t u = 0; u < data.data.num_users(); ++u) {
         if (!shard.contains(data.data.user_raw_id[u])) continue;
+        // Rows are sorted by time within a user: the last one says whether the user is active.
+        if (since && data.data.time[data.data.user_rows(u).end - 1] < *since) {
+          ++inactive;
+          continue;
+        }
         users_here.push_back(u);
         raw_ids_here.push_back(data.data.user_raw_id[u]);
       }
+      if (since)
+        spdlog::info("refresh since {}: {} active user(s) to recompute, {} skipped (no "
+                     "interaction since)",
+                     format_hour(*since), users_here.size(), inactive);
       if (shard.count > 1)
         spdlog::info("shard {} of {}: {} of {} users", shard.index, shard.count, users_here.size(),
                      data.data.num_users());
@@ -163,6 +244,23 @@ void add_export_command(CLI::App& app, Action& slot) {
           report.expected, report.written, report.expected - report.written, inference_seconds,
           users / inference_seconds, report.seconds,
           report.written / std::max(report.seconds, 1e-9), redis.reconnects(), meta_key(write));
+      if (since)
+        std::cout << fmt::format("refresh since {}: {} user(s) recomputed, {} skipped\n",
+                                 format_hour(*since), report.written, inactive);
+      if (report.switched)
+        std::cout << fmt::format(
+            "{} now names version {}{}\n", current_key(write), write.model_fingerprint,
+            report.previous_version.empty()
+                ? std::string()
+                : fmt::format("; the {} key(s) of version {} {}", report.previous_keys,
+                              report.previous_version,
+                              write.keep_previous_seconds > 0
+                                  ? fmt::format("expire in {} s", write.keep_previous_seconds)
+                                  : std::string("were deleted")));
+      else if (write.layout == KeyLayout::kVersioned && !since)
+        std::cout << fmt::format("{} not switched yet: the other shards' metadata keys are "
+                                 "missing (the last shard to finish switches)\n",
+                                 current_key(write));
       return report.written == report.expected ? kExitOk : kExitRedis;
     };
   });

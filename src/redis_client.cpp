@@ -179,6 +179,45 @@ std::string RedisClient::command(const std::vector<std::string>& args) {
   return reply_text(r.get());
 }
 
+void RedisClient::pipeline(const std::vector<std::vector<std::string>>& commands) {
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> len;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      len.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data()) !=
+        REDIS_OK)
+      throw RedisError(std::string("Redis pipeline failed: ") + context_->errstr);
+  }
+  for (const auto& args : commands) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK)
+      throw RedisError("Redis " + args.at(0) + " failed: " + context_->errstr);
+    Reply r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_ERROR)
+      throw RedisError("Redis answered " + args.at(0) + " with: " + reply_text(r.get()));
+  }
+}
+
+std::pair<std::string, std::vector<std::string>> RedisClient::scan(const std::string& cursor,
+                                                                   const std::string& pattern,
+                                                                   int count) {
+  const std::string count_text = std::to_string(count);
+  const char* argv[6] = {"SCAN", cursor.data(), "MATCH", pattern.data(), "COUNT", count_text.data()};
+  const size_t len[6] = {4, cursor.size(), 5, pattern.size(), 5, count_text.size()};
+  Reply r(static_cast<redisReply*>(redisCommandArgv(context_, 6, argv, len)));
+  if (!r) throw RedisError(std::string("Redis SCAN failed: ") + context_->errstr);
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    throw RedisError("Redis answered SCAN with: " + reply_text(r.get()));
+  std::pair<std::string, std::vector<std::string>> page;
+  page.first = reply_text(r->element[0]);
+  for (size_t i = 0; i < r->element[1]->elements; ++i)
+    page.second.push_back(reply_text(r->element[1]->element[i]));
+  return page;
+}
+
 bool RedisClient::try_send(const std::vector<SetCommand>& commands, int64_t ttl,
                            std::string& error) {
   if (!context_ || context_->err) {

@@ -58,12 +58,74 @@ std::string encode_vector(const float* values, size_t dim, VectorFormat format) 
   return out;
 }
 
-std::string meta_key(const WriteOptions& options) {
-  std::string key = options.key_prefix + "lti:meta";
+KeyLayout parse_key_layout(const std::string& name) {
+  if (name == "plain") return KeyLayout::kPlain;
+  if (name == "versioned") return KeyLayout::kVersioned;
+  throw Error(kExitUsage, "--layout must be plain or versioned, not '" + name + "'");
+}
+
+std::string user_key_prefix(const WriteOptions& options) {
+  return options.layout == KeyLayout::kVersioned
+             ? options.key_prefix + options.model_fingerprint + ":"
+             : options.key_prefix;
+}
+
+std::string current_key(const WriteOptions& options) { return options.key_prefix + "lti:current"; }
+
+namespace {
+
+std::string shard_meta_key(const WriteOptions& options, int shard) {
+  std::string key = user_key_prefix(options) + "lti:meta";
   if (options.shards > 1)
-    key += ":" + std::to_string(options.shard) + "-of-" + std::to_string(options.shards);
+    key += ":" + std::to_string(shard) + "-of-" + std::to_string(options.shards);
   return key;
 }
+
+// A SCAN pattern that matches `text` literally, then anything.
+std::string literal_prefix_pattern(const std::string& text) {
+  std::string pattern;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  return pattern + "*";
+}
+
+// Versioned layout, once this export's keys and metadata are written: when every shard's
+// metadata key of this version is there, point lti:current at it (one SET: every reader moves
+// at once) and let the previous version's keys expire.
+void switch_version(RedisClient& redis, const WriteOptions& options, WriteReport& report) {
+  if (options.shards > 1) {
+    std::vector<std::string> exists{"EXISTS"};
+    for (int s = 0; s < options.shards; ++s) exists.push_back(shard_meta_key(options, s));
+    if (std::stoi(redis.command(exists)) < options.shards) return;  // the last shard switches
+  }
+  const std::string previous = redis.command({"GET", current_key(options)});
+  redis.command({"SET", current_key(options), options.model_fingerprint});
+  report.switched = true;
+  if (previous == "(nil)" || previous == options.model_fingerprint) return;
+  report.previous_version = previous;
+  WriteOptions old = options;
+  old.model_fingerprint = previous;
+  const std::string pattern = literal_prefix_pattern(user_key_prefix(old));
+  std::string cursor = "0";
+  do {
+    auto [next, keys] = redis.scan(cursor, pattern, 1000);
+    std::vector<std::vector<std::string>> expire;
+    for (const std::string& key : keys)
+      expire.push_back(options.keep_previous_seconds > 0
+                           ? std::vector<std::string>{"EXPIRE", key,
+                                                      std::to_string(options.keep_previous_seconds)}
+                           : std::vector<std::string>{"UNLINK", key});
+    redis.pipeline(expire);
+    report.previous_keys += keys.size();
+    cursor = next;
+  } while (cursor != "0");
+}
+
+}  // namespace
+
+std::string meta_key(const WriteOptions& options) { return shard_meta_key(options, options.shard); }
 
 WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_raw_ids,
                           const std::vector<float>& vectors, size_t dim,
@@ -71,6 +133,7 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
   WriteReport report;
   report.expected = user_raw_ids.size();
   const auto start = std::chrono::steady_clock::now();
+  const std::string key_prefix = user_key_prefix(options);
   // Encoding (float formatting dominates: ~60 ns a float) runs one batch ahead on another
   // thread, overlapping the Redis round trip of the batch before it.
   auto encode_batch = [&](size_t begin) {
@@ -80,7 +143,7 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
     for (size_t i = begin; i < end; ++i) {
       auto& c = batch[i - begin];
       const auto [id_end, ec] = std::to_chars(id, id + sizeof id, user_raw_ids[i]);
-      c.key.assign(options.key_prefix).append(id, id_end);
+      c.key.assign(key_prefix).append(id, id_end);
       c.value = encode_vector(&vectors[i * dim], dim, options.format);
     }
     return batch;
@@ -111,13 +174,16 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
                            {"format", to_string(options.format)},
                            {"users", report.written},
                            {"model_fingerprint", options.model_fingerprint},
-                           {"key_prefix", options.key_prefix},
+                           {"key_prefix", key_prefix},
+                           {"layout", options.layout == KeyLayout::kPlain ? "plain" : "versioned"},
                            {"written_at", static_cast<int64_t>(std::time(nullptr))}};
     if (options.shards > 1) {
       meta["shard"] = options.shard;
       meta["shards"] = options.shards;
     }
     redis.set_all({SetCommand{meta_key(options), meta.dump()}}, options.ttl_seconds);
+    if (options.layout == KeyLayout::kVersioned && options.switch_version)
+      switch_version(redis, options, report);
   } catch (const RedisError& e) {
     throw RedisError(std::string(e.what()) + "; " + std::to_string(report.written) + " of " +
                      std::to_string(report.expected) +

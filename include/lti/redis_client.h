@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lti/errors.h"
@@ -68,6 +69,11 @@ class RedisClient {
 
   // Any single command; returns the reply as text (status, string or integer).
   std::string command(const std::vector<std::string>& args);
+  // Several commands as one pipeline; every reply checked (RedisError on an error reply).
+  void pipeline(const std::vector<std::vector<std::string>>& commands);
+  // One SCAN step over the keys matching `pattern`: the next cursor ("0" at the end) and keys.
+  std::pair<std::string, std::vector<std::string>> scan(const std::string& cursor,
+                                                        const std::string& pattern, int count);
 
   uint64_t reconnects() const { return reconnects_; }
 

@@ -12,6 +12,13 @@ namespace lti {
 
 enum class VectorFormat { kJson, kF32 };
 
+// Where the user keys go. plain (the original layout): <prefix><user id>. versioned:
+// <prefix><version>:<user id>, the version being the model fingerprint; once every user is
+// written, one SET <prefix>lti:current <version> switches every reader to the new model at once
+// and the previous version's keys are left to expire (readers still on it finish).
+enum class KeyLayout { kPlain, kVersioned };
+KeyLayout parse_key_layout(const std::string& name);  // "plain" or "versioned"
+
 VectorFormat parse_vector_format(const std::string& name);  // "json" or "f32"
 const char* to_string(VectorFormat format);
 
@@ -26,19 +33,33 @@ struct WriteOptions {
   VectorFormat format = VectorFormat::kJson;
   std::string model_fingerprint;
   int shard = 0, shards = 1;  // a sharded export: meta key <prefix>lti:meta:<shard>-of-<shards>
+  KeyLayout layout = KeyLayout::kPlain;
+  int64_t keep_previous_seconds = 86400;  // versioned: TTL of the previous version's keys (0: delete)
+  bool switch_version = true;  // versioned: switch lti:current (an incremental refresh does not)
 };
 
-// `<prefix>lti:meta`, or `<prefix>lti:meta:<shard>-of-<shards>` for one shard of an export.
+// The prefix of every user key: <prefix>, or <prefix><version>: in the versioned layout.
+std::string user_key_prefix(const WriteOptions& options);
+// `<prefix>lti:current`: the version readers use (versioned layout).
+std::string current_key(const WriteOptions& options);
+// `<prefix>lti:meta`, or `<prefix>lti:meta:<shard>-of-<shards>` for one shard of an export; in
+// the versioned layout under the version's prefix (`<prefix><version>:lti:meta...`).
 std::string meta_key(const WriteOptions& options);
 
 struct WriteReport {
   uint64_t expected = 0;
   uint64_t written = 0;
   double seconds = 0;
+  // Versioned layout: whether this export switched lti:current (a sharded export switches when
+  // its last shard is done), from which version, and how many of that version's keys now expire.
+  bool switched = false;
+  std::string previous_version;
+  uint64_t previous_keys = 0;
 };
 
-// Writes vectors[i * dim .. (i + 1) * dim) under key prefix + user_raw_ids[i], then the
-// metadata key `<prefix>lti:meta` (JSON: dimension, format, users, model fingerprint, time).
+// Writes vectors[i * dim .. (i + 1) * dim) under user_key_prefix + user_raw_ids[i], then the
+// metadata key (JSON: dimension, format, users, model fingerprint, time) and, in the versioned
+// layout, switches lti:current once every shard's metadata key is there.
 // On failure throws RedisError saying how many users were written and that a rerun is safe.
 WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_raw_ids,
                           const std::vector<float>& vectors, size_t dim,
