@@ -1,5 +1,6 @@
 #include "lti/runtime.h"
 
+#include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -28,8 +29,38 @@ int set_threads(int threads) {
       ranks_here = std::max(1, std::atoi(local));
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / ranks_here));
   }
-  torch::set_num_threads(threads);
+  torch::set_num_threads(threads);  // LibTorch's OpenMP pool, which an OpenMP OpenBLAS shares
+  static bool reported = false;
+  if (!reported) {
+    reported = true;
+    const BlasThreading blas = blas_threading();
+    spdlog::info("BLAS: {}", blas.description);
+    if (blas.pthread_openblas)
+      spdlog::warn("OpenBLAS is the pthread build: its threads compete with LibTorch's OpenMP "
+                   "threads and training runs slower; scripts/install-deps.sh selects "
+                   "libopenblas0-openmp (README, Building)");
+  }
   return threads;
+}
+
+BlasThreading blas_threading() {
+  // Looked up at run time: the BLAS behind libblas.so.3 is chosen by Debian's alternatives,
+  // not at link time. openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP.
+  using GetParallel = int (*)();
+  using GetConfig = char* (*)();
+  const auto get_parallel =
+      reinterpret_cast<GetParallel>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  const auto get_config = reinterpret_cast<GetConfig>(::dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  BlasThreading b;
+  if (!get_parallel) {
+    b.description = "not OpenBLAS (reference or another BLAS)";
+    return b;
+  }
+  const int mode = get_parallel();
+  b.pthread_openblas = mode == 1;
+  b.description = std::string(get_config ? get_config() : "OpenBLAS") +
+                  (mode == 2 ? " (OpenMP threads)" : mode == 1 ? " (pthread threads)" : " (sequential)");
+  return b;
 }
 
 }  // namespace lti
