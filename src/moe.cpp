@@ -134,20 +134,21 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& vali
     counts_ = counts_.to(per_expert.device()) + per_expert;
     step_counts_ = step_counts_.to(per_expert.device()) + per_expert;
   }
+  // One gather of every pair's token in expert order, cut into one view per expert: its
+  // backward is a single index_add, where one index_select per expert would each produce a
+  // zero-filled [T, H] gradient to be summed.
   const auto per_expert_cpu = per_expert.to(torch::kCPU);
-  const int64_t* count = per_expert_cpu.data_ptr<int64_t>();
-  // Each expert's gated outputs, in the sorted pair order, scattered back in one index_add.
+  const std::vector<int64_t> sizes(per_expert_cpu.data_ptr<int64_t>(),
+                                   per_expert_cpu.data_ptr<int64_t>() + config_.moe_experts);
+  const auto sorted_token = pair_token.index_select(0, order);
+  const auto expert_inputs = tokens.index_select(0, sorted_token).split_with_sizes(sizes, 0);
   std::vector<torch::Tensor> outputs;
-  int64_t start = 0;
-  for (int64_t e = 0; e < config_.moe_experts; ++e) {
-    if (count[e] == 0) continue;
-    const auto rows = pair_token.index_select(0, order.narrow(0, start, count[e]));
-    start += count[e];
-    outputs.push_back(expert_modules_[e]->forward(tokens.index_select(0, rows)));
-  }
+  for (int64_t e = 0; e < config_.moe_experts; ++e)
+    if (sizes[static_cast<size_t>(e)] > 0)
+      outputs.push_back(expert_modules_[e]->forward(expert_inputs[static_cast<size_t>(e)]));
   const auto sorted_gate = pair_gate.index_select(0, order);
-  const auto routed = torch::zeros_like(tokens).index_add(0, pair_token.index_select(0, order),
-                                                          torch::cat(outputs, 0) * sorted_gate);
+  const auto routed =
+      torch::zeros_like(tokens).index_add(0, sorted_token, torch::cat(outputs, 0) * sorted_gate);
   out = out + routed;
   return flat.index_copy(0, token_rows, out).view(x.sizes());
 }
