@@ -13,8 +13,8 @@
 #include "commands.h"
 #include "lti/errors.h"
 #include "lti/folder_lock.h"
-#include "lti/interrupt.h"
 #include "lti/ingest.h"
+#include "lti/interrupt.h"
 #include "lti/launch.h"
 #include "lti/redis_client.h"
 #include "lti/runtime.h"
@@ -184,7 +184,8 @@ void add_export_command(CLI::App& app, Action& slot) {
       if (!opt->since.empty()) {
         since = parse_hour(opt->since);
         if (!since)
-          throw Error(kExitUsage, "--since must be a time 'YYYY-MM-DD HH', not '" + opt->since + "'");
+          throw Error(kExitUsage,
+                      "--since must be a time 'YYYY-MM-DD HH', not '" + opt->since + "'");
         write.switch_version = false;  // a refresh writes into the version readers already use
       }
 
@@ -221,9 +222,10 @@ void add_export_command(CLI::App& app, Action& slot) {
         raw_ids_here.push_back(data.data.user_raw_id[u]);
       }
       if (since)
-        spdlog::info("refresh since {}: {} active user(s) to recompute, {} skipped (no "
-                     "interaction since)",
-                     format_hour(*since), users_here.size(), inactive);
+        spdlog::info(
+            "refresh since {}: {} active user(s) to recompute, {} skipped (no "
+            "interaction since)",
+            format_hour(*since), users_here.size(), inactive);
       if (shard.count > 1)
         spdlog::info("shard {} of {}: {} of {} users", shard.index, shard.count, users_here.size(),
                      data.data.num_users());
@@ -258,9 +260,10 @@ void add_export_command(CLI::App& app, Action& slot) {
                                   ? fmt::format("expire in {} s", write.keep_previous_seconds)
                                   : std::string("were deleted")));
       else if (write.layout == KeyLayout::kVersioned && !since)
-        std::cout << fmt::format("{} not switched yet: the other shards' metadata keys are "
-                                 "missing (the last shard to finish switches)\n",
-                                 current_key(write));
+        std::cout << fmt::format(
+            "{} not switched yet: the other shards' metadata keys are "
+            "missing (the last shard to finish switches)\n",
+            current_key(write));
       return report.written == report.expected ? kExitOk : kExitRedis;
     };
   });

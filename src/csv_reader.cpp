@@ -142,8 +142,9 @@ ParseIdResult parse_id(const char* text, uint64_t& out) {
   return ParseIdResult::kOk;
 }
 
-using Reader = io::CSVReader<5, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>,
-                             io::throw_on_overflow, io::empty_line_comment>;  // blank lines are skipped
+using Reader =
+    io::CSVReader<5, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>,
+                  io::throw_on_overflow, io::empty_line_comment>;  // blank lines are skipped
 
 class FileParser {
  public:

@@ -52,9 +52,10 @@ FolderLock FolderLock::for_training(const std::string& folder) {
   if (flock_retrying(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     if (no_locks_here(error)) {
-      spdlog::warn("cannot lock '{}' ({}; some network file systems have no locks): nothing "
-                   "stops a second run from writing into this folder at the same time",
-                   path, std::strerror(error));
+      spdlog::warn(
+          "cannot lock '{}' ({}; some network file systems have no locks): nothing "
+          "stops a second run from writing into this folder at the same time",
+          path, std::strerror(error));
       return FolderLock(fd);
     }
     const std::string holder = read_holder(fd);

@@ -205,7 +205,8 @@ std::pair<std::string, std::vector<std::string>> RedisClient::scan(const std::st
                                                                    const std::string& pattern,
                                                                    int count) {
   const std::string count_text = std::to_string(count);
-  const char* argv[6] = {"SCAN", cursor.data(), "MATCH", pattern.data(), "COUNT", count_text.data()};
+  const char* argv[6] = {"SCAN",         cursor.data(), "MATCH",
+                         pattern.data(), "COUNT",       count_text.data()};
   const size_t len[6] = {4, cursor.size(), 5, pattern.size(), 5, count_text.size()};
   Reply r(static_cast<redisReply*>(redisCommandArgv(context_, 6, argv, len)));
   if (!r) throw RedisError(std::string("Redis SCAN failed: ") + context_->errstr);

@@ -36,9 +36,10 @@ int set_threads(int threads) {
     const BlasThreading blas = blas_threading();
     spdlog::info("BLAS: {}", blas.description);
     if (blas.pthread_openblas)
-      spdlog::warn("OpenBLAS is the pthread build: its threads compete with LibTorch's OpenMP "
-                   "threads and training runs slower; scripts/install-deps.sh selects "
-                   "libopenblas0-openmp (README, Building)");
+      spdlog::warn(
+          "OpenBLAS is the pthread build: its threads compete with LibTorch's OpenMP "
+          "threads and training runs slower; scripts/install-deps.sh selects "
+          "libopenblas0-openmp (README, Building)");
   }
   return threads;
 }
@@ -58,8 +59,10 @@ BlasThreading blas_threading() {
   }
   const int mode = get_parallel();
   b.pthread_openblas = mode == 1;
-  b.description = std::string(get_config ? get_config() : "OpenBLAS") +
-                  (mode == 2 ? " (OpenMP threads)" : mode == 1 ? " (pthread threads)" : " (sequential)");
+  b.description =
+      std::string(get_config ? get_config() : "OpenBLAS") + (mode == 2   ? " (OpenMP threads)"
+                                                             : mode == 1 ? " (pthread threads)"
+                                                                         : " (sequential)");
   return b;
 }
 

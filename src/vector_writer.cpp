@@ -161,11 +161,11 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
       if (stop_signal() != 0) {  // SIGINT/SIGTERM: what was sent is confirmed, no metadata key
         while (redis.in_flight() > 0) report.written += redis.acknowledge_oldest();
         if (next.valid()) next.wait();
-        throw_if_stop_requested(
-            "export stopped after " + std::to_string(report.written) + " of " +
-            std::to_string(report.expected) + " users were written; the metadata key " +
-            meta_key(options) + " was not written; rerun the export to complete it (SET "
-            "overwrites)");
+        throw_if_stop_requested("export stopped after " + std::to_string(report.written) + " of " +
+                                std::to_string(report.expected) +
+                                " users were written; the metadata key " + meta_key(options) +
+                                " was not written; rerun the export to complete it (SET "
+                                "overwrites)");
       }
     }
     while (redis.in_flight() > 0) report.written += redis.acknowledge_oldest();

@@ -14,9 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -231,7 +231,8 @@ class CuttingProxy {
         }
         if (!closed && fds[2 + 2 * p].revents & (POLLIN | POLLHUP | POLLERR)) {
           ssize_t n = ::recv(server, buf, sizeof buf, 0);
-          const bool cut_now = cuts_ == 0 && n > 0 && passed_ + static_cast<size_t>(n) >= cut_after_;
+          const bool cut_now =
+              cuts_ == 0 && n > 0 && passed_ + static_cast<size_t>(n) >= cut_after_;
           if (cut_now) n = static_cast<ssize_t>(cut_after_ - passed_);
           if (n > 0) passed_ += static_cast<size_t>(n);
           closed = n < 0 || (n == 0 && !cut_now) || !send_all(client, buf, static_cast<size_t>(n));

@@ -291,20 +291,6 @@ TEST_F(BadModelFolder, TruncatedEncoder) {
 
 namespace {
 
-std::vector<std::pair<std::string, std::string>> folder_contents(const std::string& folder) {
-  std::vector<std::pair<std::string, std::string>> files;
-  // Every file below the folder (the model's resume/ included), by its path inside it.
-  // The lock files are left out: a run writes its PID into .lock (the lock, not the model).
-  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && name != ".lock" && name != ".files.lock")
-      files.emplace_back(fs::relative(entry.path(), folder).string(),
-                         read_text(entry.path().string()));
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Trains one epoch into `model`, then tries to resume for a second one with `shell_prefix`
 // making the disk too small; the failed save must change nothing.
 void expect_full_disk_keeps_the_model(const TempDir& dir, const std::string& model,
@@ -317,11 +303,12 @@ void expect_full_disk_keeps_the_model(const TempDir& dir, const std::string& mod
   const std::string args =
       " --data_path " + dir.file("data") + " --save_dir " + model + " --hidden_dim 16" + kTinyModel;
   ASSERT_EQ(run_command(kLti + " train --epochs 1" + args, out), 0) << out;
-  const auto before = folder_contents(model);
+  const auto before = lti::test::model_folder_files(model);
   const Outcome failed = run_lti("train --resume" + args + " --epochs 2", shell_prefix);
   EXPECT_EQ(failed.code, 7) << failed.output;
   EXPECT_OUTPUT_HAS(failed, "cannot write '" + model + "/");
-  EXPECT_EQ(folder_contents(model), before) << "the failed save changed the model folder";
+  EXPECT_EQ(lti::test::model_folder_files(model), before)
+      << "the failed save changed the model folder";
   const Outcome eval = run_lti("eval --data_path " + dir.file("data") + " --save_dir " + model);
   EXPECT_EQ(eval.code, 0) << eval.output;
 }

@@ -256,7 +256,8 @@ TEST(ShardedExport, ShardsCoverEveryUserExactlyOnce) {
     const std::string key = "lti:meta:" + std::to_string(i) + "-of-3";
     ASSERT_EQ(meta.count(key), 1u);
     EXPECT_EQ(meta.at(key).at("users"), users.size());  // counted per shard
-    for (const auto& [user, vec] : users) EXPECT_TRUE(seen.insert(user).second) << "twice: " << user;
+    for (const auto& [user, vec] : users)
+      EXPECT_TRUE(seen.insert(user).second) << "twice: " << user;
     written += users.size();
     expect_same_vectors(users, all);
   }

@@ -40,11 +40,11 @@ class ExportLayouts : public ::testing::Test {
               0)
         << out;
     for (const auto& [name, seed] : {std::pair{"a", "1"}, std::pair{"b", "2"}})
-      ASSERT_EQ(run_command(kLti + " train --epochs 1 --seed " + seed + kTinyModel +
-                                " --data_path " + dir_->file("data") + " --save_dir " +
-                                dir_->file(name),
-                            out),
-                0)
+      ASSERT_EQ(
+          run_command(kLti + " train --epochs 1 --seed " + seed + kTinyModel + " --data_path " +
+                          dir_->file("data") + " --save_dir " + dir_->file(name),
+                      out),
+          0)
           << out;
   }
   static void TearDownTestSuite() {
@@ -88,9 +88,9 @@ TempDir* ExportLayouts::dir_ = nullptr;
 TEST_F(ExportLayouts, VersionedReadersNeverSeeAMixAndTheOldVersionExpires) {
   lti::test::RedisServer server;
   std::string out;
-  ASSERT_EQ(run_command(export_args("a", server.port(), "--layout versioned --keep_previous 600"),
-                        out),
-            0)
+  ASSERT_EQ(
+      run_command(export_args("a", server.port(), "--layout versioned --keep_previous 600"), out),
+      0)
       << out;
   auto admin = client(server.port());
   const std::string version_a = admin.command({"GET", "lti:current"});

@@ -93,20 +93,6 @@ std::vector<std::string> temporaries_in(const std::string& folder) {
   return found;
 }
 
-// Every file of a model folder and its content, without the lock files (a run writes its PID
-// into .lock: that is the lock, not the model).
-std::vector<std::pair<std::string, std::string>> model_files(const std::string& folder) {
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && name != ".lock" && name != ".files.lock")
-      files.emplace_back(fs::relative(entry.path(), folder).string(),
-                         read_text(entry.path().string()));
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 int64_t epochs_completed(const std::string& model) {
   const std::string json = read_text(model + "/model.json");
   const size_t at = json.find("\"epochs_completed\": ");
@@ -173,9 +159,8 @@ TEST_F(OperatorFaults, SigintAndSigtermAtManyMomentsLeaveAWholeModelThatResumes)
   const int64_t done = epochs_completed(model);
   ASSERT_GT(done, 0);
   std::string out;
-  ASSERT_EQ(run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume",
-                        out),
-            0)
+  ASSERT_EQ(
+      run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume", out), 0)
       << out;
   EXPECT_EQ(epochs_completed(model), done + 1);
 }
@@ -215,9 +200,8 @@ TEST_F(OperatorFaults, AfterKillNineTheNextRunRemovesStaleTemporariesAndTheModel
   write_text(model + "/resume/optimizer.pt.tmp.999998", "x");
   const int64_t done = epochs_completed(model);
   std::string out;
-  ASSERT_EQ(run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume",
-                        out),
-            0)
+  ASSERT_EQ(
+      run_command(kLti + " " + train_args(model, static_cast<int>(done) + 1) + " --resume", out), 0)
       << out;
   EXPECT_NE(out.find("temporary file(s) that an interrupted run left in '" + model + "'"),
             std::string::npos)
@@ -253,12 +237,12 @@ TEST_F(OperatorFaults, ResumeWithNothingLeftToDoChangesNoFile) {
   const std::string model = dir_.file("model");
   std::string out;
   ASSERT_EQ(run_command(kLti + " " + train_args(model, 2), out), 0) << out;
-  const auto before = model_files(model);
+  const auto before = lti::test::model_folder_files(model);
   ASSERT_EQ(run_command(kLti + " " + train_args(model, 2) + " --resume", out), 0) << out;
   EXPECT_NE(out.find("already trained 2 epoch(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("Ask for more with --epochs"), std::string::npos) << out;
   EXPECT_EQ(out.find("trained 2 epoch(s); kept"), std::string::npos) << out;
-  EXPECT_EQ(model_files(model), before);
+  EXPECT_EQ(lti::test::model_folder_files(model), before);
 }
 
 TEST_F(OperatorFaults, EveryUnwritableOutputExitsWithSevenAndNamesThePath) {
@@ -266,18 +250,17 @@ TEST_F(OperatorFaults, EveryUnwritableOutputExitsWithSevenAndNamesThePath) {
   struct Case {
     std::string save_dir, message;
   };
-  for (const Case& c : {Case{dir_.file("a-file"), "cannot use '" + dir_.file("a-file") +
-                                                      "' as the model folder"},
-                        Case{dir_.file("a-file/model"), dir_.file("a-file/model")}}) {
+  for (const Case& c :
+       {Case{dir_.file("a-file"), "cannot use '" + dir_.file("a-file") + "' as the model folder"},
+        Case{dir_.file("a-file/model"), dir_.file("a-file/model")}}) {
     std::string out;
     EXPECT_EQ(run_command("timeout 60 " + kLti + " " + train_args(c.save_dir, 1), out), 7) << out;
     EXPECT_NE(out.find(c.message), std::string::npos) << out;
     EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
   }
   std::string out;
-  EXPECT_EQ(run_command(kLti + " synth -o " + dir_.file("a-file/x.csv") + " --users 5 --rows 50",
-                        out),
-            7)
+  EXPECT_EQ(
+      run_command(kLti + " synth -o " + dir_.file("a-file/x.csv") + " --users 5 --rows 50", out), 7)
       << out;
   EXPECT_NE(out.find(dir_.file("a-file")), std::string::npos) << out;
 
@@ -327,9 +310,9 @@ TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey
     run_command("redis-cli -p " + std::to_string(port) + " info server | grep process_id", info);
     return static_cast<pid_t>(std::stol(info.substr(info.find(':') + 1)));
   }();
-  Background exporter("export --threads 1 --write_batch 50 --redis 127.0.0.1:" +
-                          std::to_string(port) + data,
-                      dir_.file("export.log"));
+  Background exporter(
+      "export --threads 1 --write_batch 50 --redis 127.0.0.1:" + std::to_string(port) + data,
+      dir_.file("export.log"));
   // The export connects before it reads the data and infers: pause the server once it has.
   for (int i = 0; i < 3000; ++i) {
     std::string clients;

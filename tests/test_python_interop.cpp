@@ -15,12 +15,12 @@ using namespace lti;
 // These tests need Debian's python3-torch (and python3-redis). Where LTI_PYTHON cannot import
 // `modules` the test is skipped, except in CI, where install-deps.sh installs them: a missing
 // module there is a failure, so the Python checks never silently stop running.
-#define REQUIRE_PYTHON_MODULES(modules)                                                        \
-  do {                                                                                         \
-    std::string import_output;                                                                 \
-    if (test::run_command(std::string(LTI_PYTHON) + " -c 'import " modules "'", import_output) \
-        != 0)                                                                                  \
-      LTI_SKIP_OR_FAIL_IN_CI("python3 cannot import " modules ": " + import_output);          \
+#define REQUIRE_PYTHON_MODULES(modules)                                                           \
+  do {                                                                                            \
+    std::string import_output;                                                                    \
+    if (test::run_command(std::string(LTI_PYTHON) + " -c 'import " modules "'", import_output) != \
+        0)                                                                                        \
+      LTI_SKIP_OR_FAIL_IN_CI("python3 cannot import " modules ": " + import_output);              \
   } while (0)
 
 TEST(PythonInterop, TorchLoadReadsEveryStateDictWithAppendixANamesAndShapes) {

@@ -142,7 +142,8 @@ TEST(Synth, RevisitShareZeroMakesARatingsLogWithoutRepeats) {
     const RawInteractions rows = read_interactions(dir.file("r.csv"), {}, stats);
     std::set<std::pair<uint64_t, uint64_t>> seen;
     size_t repeats = 0;
-    for (size_t i = 0; i < rows.size(); ++i) repeats += !seen.insert({rows.user[i], rows.item[i]}).second;
+    for (size_t i = 0; i < rows.size(); ++i)
+      repeats += !seen.insert({rows.user[i], rows.item[i]}).second;
     return static_cast<double>(repeats) / rows.size();
   };
   EXPECT_GT(repeated_rows(0.25), 0.2);  // click logs: a quarter of the rows revisit

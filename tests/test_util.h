@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +11,8 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lti::test {
 
@@ -54,18 +57,34 @@ inline int run_command(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Every file below a model folder (resume/ included) by its path inside it, with its content;
+// without the lock files: a run writes its PID into .lock, which is the lock, not the model.
+inline std::vector<std::pair<std::string, std::string>> model_folder_files(
+    const std::string& folder) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name != ".lock" && name != ".files.lock")
+      files.emplace_back(std::filesystem::relative(entry.path(), folder).string(),
+                         read_text(entry.path().string()));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 // True under CI (CI set, as .ci/run's machine sets CI=true): there every prerequisite of a test
 // is installed, so a missing one is a failure, not a reason to skip.
 inline bool in_ci() {
   const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) != "" && std::string(ci) != "false" && std::string(ci) != "0";
+  return ci != nullptr && std::string(ci) != "" && std::string(ci) != "false" &&
+         std::string(ci) != "0";
 }
 
 }  // namespace lti::test
 
 // Skips the test outside CI; fails it in CI (see in_ci).
-#define LTI_SKIP_OR_FAIL_IN_CI(reason)                                                 \
-  do {                                                                                 \
-    if (::lti::test::in_ci()) FAIL() << (reason) << " (required under CI=true)";        \
-    GTEST_SKIP() << (reason);                                                          \
+#define LTI_SKIP_OR_FAIL_IN_CI(reason)                                           \
+  do {                                                                           \
+    if (::lti::test::in_ci()) FAIL() << (reason) << " (required under CI=true)"; \
+    GTEST_SKIP() << (reason);                                                    \
   } while (0)

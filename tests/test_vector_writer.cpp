@@ -188,12 +188,11 @@ TEST(VectorWriter, ConnectionLostMidExportLosesNothingAndKeepsAuthDbAndTtl) {
     for (size_t i = 0; i < 32; ++i) EXPECT_EQ(got[i], v.values[u * 32 + i]);
   }
   EXPECT_EQ(reader.command({"EXISTS", "lti:meta"}), "1");
-  RedisClient db0(
-      [&] {
-        RedisOptions d = options_for(server.port(), 0);
-        d.password = "s3cret";
-        return d;
-      }());
+  RedisClient db0([&] {
+    RedisOptions d = options_for(server.port(), 0);
+    d.password = "s3cret";
+    return d;
+  }());
   EXPECT_EQ(db0.command({"DBSIZE"}), "0");  // nothing went to the default database
 }
 

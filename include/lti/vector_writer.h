@@ -34,8 +34,10 @@ struct WriteOptions {
   std::string model_fingerprint;
   int shard = 0, shards = 1;  // a sharded export: meta key <prefix>lti:meta:<shard>-of-<shards>
   KeyLayout layout = KeyLayout::kPlain;
-  int64_t keep_previous_seconds = 86400;  // versioned: TTL of the previous version's keys (0: delete)
-  bool switch_version = true;  // versioned: switch lti:current (an incremental refresh does not)
+  // Versioned layout: the TTL of the previous version's keys after the switch (0: delete them),
+  // and whether to switch lti:current at all (an incremental refresh does not).
+  int64_t keep_previous_seconds = 86400;
+  bool switch_version = true;
 };
 
 // The prefix of every user key: <prefix>, or <prefix><version>: in the versioned layout.
