@@ -26,7 +26,7 @@ else
 fi
 
 # OpenBLAS built for OpenMP, not pthreads: LibTorch runs its own OpenMP pool, and the pthread
-# OpenBLAS spins its threads against it (a training step is ~20% slower; README, Benchmarks).
+# OpenBLAS spins its threads against it (training is ~1.5x slower; README, Benchmarks).
 # Debian picks the pthread build by priority, so select the OpenMP one for the three links.
 arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
