@@ -153,9 +153,9 @@ void add_train_command(CLI::App& app, Action& slot) {
       const int threads = set_threads(opt->threads);
       spdlog::info("LibTorch {} with {} thread(s)", TORCH_VERSION, threads);
       const LaunchEnvironment launch = LaunchEnvironment::from_environment();
+      install_stop_handlers();  // before anything is written (SIGINT/SIGTERM: interrupt.h)
       // One writer per folder, for the whole run; taken before the data is read, so a second
       // run is refused at once. Holding it, any temporary file in the folder is a dead run's.
-      install_stop_handlers();  // before anything is written
       std::optional<FolderLock> run_lock;
       if (launch.rank == 0) {
         run_lock.emplace(FolderLock::for_training(opt->train.save_dir));
