@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
     long_parts.push_back(s.long_part);
     short_parts.push_back(s.short_part);
     if (long_parts.size() == 256 || u + 1 == in.data.num_users()) {
-      cells += lti::make_batch(in.data, long_parts, n_max, lti::kLongMinLength).item.size();
-      cells += lti::make_batch(in.data, short_parts, k_max, lti::kShortMinLength).item.size();
+      cells += lti::make_batch(in.data, long_parts, n_max, lti::kBatchLongest).item.size();
+      cells += lti::make_batch(in.data, short_parts, k_max, lti::kBatchLongest).item.size();
       long_parts.clear();
       short_parts.clear();
     }

@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
       longs.push_back(split.long_part);
       shorts.push_back(split.short_part);
     }
-    const auto lb = lti::make_batch(in.data, longs, config.n_max, lti::kLongMinLength);
-    const auto sb = lti::make_batch(in.data, shorts, config.k_max, lti::kShortMinLength);
+    const auto lb = lti::make_batch(in.data, longs, config.n_max, lti::kBatchLongest);
+    const auto sb = lti::make_batch(in.data, shorts, config.k_max, lti::kBatchLongest);
     const auto lt = lti::BatchTensors::from(lb, torch::kCPU),
                st = lti::BatchTensors::from(sb, torch::kCPU);
     const int64_t lvalid = lt.valid.sum().item<int64_t>(), svalid = st.valid.sum().item<int64_t>();

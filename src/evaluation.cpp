@@ -82,9 +82,9 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
       short_parts.push_back(s.short_part);
     }
     const auto lb = BatchTensors::from(
-        make_batch(data, long_parts, static_cast<size_t>(c.n_max), kLongMinLength), device);
+        make_batch(data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest), device);
     const auto sb = BatchTensors::from(
-        make_batch(data, short_parts, static_cast<size_t>(c.k_max), kShortMinLength), device);
+        make_batch(data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest), device);
     longs.push_back((mean_pooling ? pooled(lb) : model.encode_long(lb)).to(torch::kCPU));
     shorts.push_back((mean_pooling ? pooled(sb) : model.encode_short(sb)).to(torch::kCPU));
   }

@@ -129,8 +129,8 @@ Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begi
     short_parts.push_back(s.short_part);
   }
   const auto& c = options_.model;
-  return {make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kLongMinLength),
-          make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kShortMinLength)};
+  return {make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest),
+          make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest)};
 }
 
 std::vector<std::pair<size_t, size_t>> Trainer::global_batches() const {

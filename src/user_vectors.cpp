@@ -43,7 +43,7 @@ std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedD
     for (size_t i = begin; i < end; ++i)
       sequences.push_back(data.user_rows(user_indices[order[i]]));
     const auto batch =
-        make_batch(data, sequences, static_cast<size_t>(config.n_max), kLongMinLength);
+        make_batch(data, sequences, static_cast<size_t>(config.n_max), kBatchLongest);
     const auto out =
         model.encode_long(BatchTensors::from(batch, device)).to(torch::kCPU).contiguous();
     const float* values = out.data_ptr<float>();

@@ -2,10 +2,15 @@
 // and read back by a real Python client as the original design does.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
+#include "lti/batch.h"
+#include "lti/sequences.h"
+#include "lti/tensor_batch.h"
 #include "lti/trainer.h"
 #include "lti/user_vectors.h"
 #include "lti/vector_writer.h"
@@ -159,4 +164,44 @@ TEST_F(ExportTest, ClearErrorsForNoServerWrongPasswordAndMissingModel) {
                                " --redis 127.0.0.1:" + std::to_string(server.port());
   EXPECT_EQ(test::run_command(no_model, out), 4) << out;
   EXPECT_NE(out.find("no trained model"), std::string::npos) << out;
+}
+
+// SPEC 3.4: padding is masked and never routed, so padding a batch to its longest member alone
+// (what lti does) gives the vectors of padding to the original minimum lengths N_MIN and K_MIN.
+TEST_F(ExportTest, PaddingOnlyToTheBatchLongestChangesNoVector) {
+  torch::NoGradGuard no_grad;
+  auto model = load_trained_model(dir_->file("model"), torch::kCPU, nullptr);
+  const auto& c = model->config();
+  // The 16 users with the shortest histories: their batch's longest is below N_MIN.
+  std::vector<size_t> users(data_->data.num_users());
+  std::iota(users.begin(), users.end(), 0);
+  std::sort(users.begin(), users.end(), [&](size_t a, size_t b) {
+    return data_->data.user_rows(a).size() < data_->data.user_rows(b).size();
+  });
+  std::vector<RowRange> longs, shorts;
+  for (size_t i = 0; i < 16; ++i) {
+    const UserSplit split = split_user(data_->data.user_rows(users[i]));
+    longs.push_back(split.long_part);
+    shorts.push_back(split.short_part.size() > 0 ? split.short_part : split.long_part);
+  }
+  const auto encode = [&](const std::vector<RowRange>& parts, size_t max_len, size_t min_len,
+                          bool long_tower) {
+    const SequenceBatch b = make_batch(data_->data, parts, max_len, min_len);
+    const BatchTensors t = BatchTensors::from(b, torch::kCPU);
+    return std::pair{b.length, long_tower ? model->encode_long(t) : model->encode_short(t)};
+  };
+  const auto [long_min, long_with_min] =
+      encode(longs, static_cast<size_t>(c.n_max), kLongMinLength, true);
+  const auto [long_own, long_alone] = encode(longs, static_cast<size_t>(c.n_max), kBatchLongest, true);
+  const auto [short_min, short_with_min] =
+      encode(shorts, static_cast<size_t>(c.k_max), kShortMinLength, false);
+  const auto [short_own, short_alone] =
+      encode(shorts, static_cast<size_t>(c.k_max), kBatchLongest, false);
+  ASSERT_EQ(long_min, static_cast<int64_t>(kLongMinLength));
+  ASSERT_LT(long_own, long_min);  // the comparison is not empty: less padding
+  ASSERT_LT(short_own, short_min);
+  EXPECT_TRUE(torch::allclose(long_alone, long_with_min, 1e-5, 1e-5))
+      << (long_alone - long_with_min).abs().max().item<float>();
+  EXPECT_TRUE(torch::allclose(short_alone, short_with_min, 1e-5, 1e-5))
+      << (short_alone - short_with_min).abs().max().item<float>();
 }
