@@ -167,9 +167,7 @@ TEST(BadInput, AFolderWithOneBadFileFailsNamingThatFile) {
 
 namespace {
 
-const std::string kTinyModel =
-    " --batch_size 16 --item_embedding_dim 8 --cate_embedding_dim 8 --depth 1"
-    " --heads 2 --dim_head 8 --n_max 16 --k_max 4 --moe_experts 4 --moe_hidden 16 --threads 1";
+const std::string kTinyModel = lti::test::kTinyModelFlags;
 
 class BadModelFolder : public ::testing::Test {
  protected:

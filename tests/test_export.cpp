@@ -192,7 +192,8 @@ TEST_F(ExportTest, PaddingOnlyToTheBatchLongestChangesNoVector) {
   };
   const auto [long_min, long_with_min] =
       encode(longs, static_cast<size_t>(c.n_max), kLongMinLength, true);
-  const auto [long_own, long_alone] = encode(longs, static_cast<size_t>(c.n_max), kBatchLongest, true);
+  const auto [long_own, long_alone] =
+      encode(longs, static_cast<size_t>(c.n_max), kBatchLongest, true);
   const auto [short_min, short_with_min] =
       encode(shorts, static_cast<size_t>(c.k_max), kShortMinLength, false);
   const auto [short_own, short_alone] =

@@ -24,9 +24,7 @@ using lti::test::TempDir;
 namespace {
 
 const std::string kLti = LTI_EXE;
-const std::string kTinyModel =
-    " --batch_size 16 --item_embedding_dim 8 --cate_embedding_dim 8 --hidden_dim 16 --depth 1"
-    " --heads 2 --dim_head 8 --n_max 16 --k_max 4 --moe_experts 4 --moe_hidden 16 --threads 1";
+const std::string kTinyModel = lti::test::kTinyModelFlags + " --hidden_dim 16";
 
 // Data, and two models trained on it with different seeds (two fingerprints).
 class ExportLayouts : public ::testing::Test {

@@ -29,10 +29,7 @@ namespace {
 const std::string kLti = LTI_EXE;
 // Steps of milliseconds and a save after every epoch: a signal at a random moment often lands
 // while an epoch's files are being staged or renamed.
-const std::string kTinyModel =
-    " --batch_size 16 --item_embedding_dim 8 --cate_embedding_dim 8 --hidden_dim 16 --depth 1"
-    " --heads 2 --dim_head 8 --n_max 16 --k_max 4 --moe_experts 4 --moe_hidden 16 --threads 1"
-    " --patience 0";
+const std::string kTinyModel = lti::test::kTinyModelFlags + " --hidden_dim 16 --patience 0";
 
 // `lti ARGS` started in the background (its own process: signals reach lti itself).
 class Background {

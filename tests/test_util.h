@@ -57,6 +57,12 @@ inline int run_command(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Options of a model that trains in milliseconds, for tests that run the `lti` executable
+// (--hidden_dim is left to each test).
+inline const std::string kTinyModelFlags =
+    " --batch_size 16 --item_embedding_dim 8 --cate_embedding_dim 8 --depth 1"
+    " --heads 2 --dim_head 8 --n_max 16 --k_max 4 --moe_experts 4 --moe_hidden 16 --threads 1";
+
 // Every file below a model folder (resume/ included) by its path inside it, with its content;
 // without the lock files: a run writes its PID into .lock, which is the lock, not the model.
 inline std::vector<std::pair<std::string, std::string>> model_folder_files(
