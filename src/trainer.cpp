@@ -80,6 +80,8 @@ nlohmann::json EpochStats::to_json() const {
           {"val_recall_at_10", val_recall_at_10},
           {"val_mrr", val_mrr},
           {"tokens_per_s", tokens_per_s},
+          {"real_tokens", real_tokens},
+          {"padding_tokens", padding_tokens},
           {"seconds", seconds},
           {"expert_usage", usage.to_json()}};
 }
@@ -87,8 +89,9 @@ nlohmann::json EpochStats::to_json() const {
 std::string EpochStats::summary_line() const {
   return fmt::format(
       "epoch {} loss {:.4f} val_loss {:.4f} val_sep {:.4f} val_R@10 {:.4f} val_MRR {:.4f} {:.0f} "
-      "tokens/s {:.1f} s | {}",
-      epoch, loss, val_loss, val_separation, val_recall_at_10, val_mrr, tokens_per_s, seconds,
+      "tokens/s ({:.0f}% of positions real) {:.1f} s | {}",
+      epoch, loss, val_loss, val_separation, val_recall_at_10, val_mrr, tokens_per_s,
+      100.0 * real_tokens / std::max<int64_t>(1, real_tokens + padding_tokens), seconds,
       usage.summary());
 }
 
@@ -336,7 +339,7 @@ std::vector<EpochStats> Trainer::run() {
 
     Progress progress(options_.progress, epoch, static_cast<int64_t>(batches.size()));
     double loss_sum = 0;
-    int64_t tokens = 0;
+    int64_t tokens = 0, positions = 0;  // real tokens; all padded positions
     // The next batch's features are built on another thread while this one trains.
     auto next = std::async(std::launch::async,
                            [&, b = batches[0]] { return prepare(order, b.first, b.second); });
@@ -346,6 +349,8 @@ std::vector<EpochStats> Trainer::run() {
         next = std::async(std::launch::async,
                           [&, b = batches[step + 1]] { return prepare(order, b.first, b.second); });
       const double loss = train_step(batch, negatives, tokens);
+      positions += batch.long_part.batch * batch.long_part.length +
+                   batch.short_part.batch * batch.short_part.length;
       if (!std::isfinite(loss)) {
         if (next.valid()) next.wait();
         throw Error(
@@ -389,7 +394,11 @@ std::vector<EpochStats> Trainer::run() {
                          : model_->moe_layer->end_epoch();
     const double train_seconds = seconds_since(start);
     const double all_tokens = group_ ? group_->sum(static_cast<double>(tokens)) : tokens;
+    const double all_positions =
+        group_ ? group_->sum(static_cast<double>(positions)) : static_cast<double>(positions);
     stats.tokens_per_s = all_tokens / train_seconds;
+    stats.real_tokens = static_cast<int64_t>(all_tokens);
+    stats.padding_tokens = static_cast<int64_t>(all_positions - all_tokens);
     if (replica_checks > 0)
       spdlog::info("rank {}: parameters identical on all {} ranks after each of {} steps", rank,
                    ranks, replica_checks);
@@ -497,6 +506,8 @@ std::vector<EpochStats> Trainer::restore() {
     s.val_recall_at_10 = e.value("val_recall_at_10", 0.0);
     s.val_mrr = e.value("val_mrr", 0.0);
     s.tokens_per_s = e.at("tokens_per_s");
+    s.real_tokens = e.value("real_tokens", int64_t{0});
+    s.padding_tokens = e.value("padding_tokens", int64_t{0});
     s.seconds = e.at("seconds");
     s.usage = ExpertUsage::from_json(e.at("expert_usage"));
     history.push_back(s);

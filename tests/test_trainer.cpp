@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
 #include "lti/errors.h"
 #include "lti/evaluation.h"
 #include "lti/objective.h"
+#include "lti/sequences.h"
 #include "lti/trainer.h"
 #include "model_fixtures.h"
 
@@ -75,6 +77,21 @@ TEST(Trainer, LearnsPlantedInterests) {
   EXPECT_GT(history.back().val_separation, sep_before + 0.1)
       << "separation before " << sep_before << " after " << history.back().val_separation;
   EXPECT_GT(history.back().val_recall_at_10, before.recall_at_10);
+
+  // Every epoch sees each training user's kept interactions once: the real tokens are their sum.
+  const TrainOptions o = test::tiny_train_options(dir.file("model"), 4);
+  int64_t expected = 0;
+  for (size_t u = 0; u < data.data.num_users(); ++u) {
+    const UserSplit split = split_user(data.data.user_rows(u));
+    if (!split.trainable() || is_validation_user(data.data.user_raw_id[u], o.train.val_fraction))
+      continue;
+    expected += static_cast<int64_t>(std::min<uint64_t>(split.long_part.size(), o.model.n_max) +
+                                     std::min<uint64_t>(split.short_part.size(), o.model.k_max));
+  }
+  for (const EpochStats& e : history) {
+    EXPECT_EQ(e.real_tokens, expected);
+    EXPECT_GE(e.padding_tokens, 0);
+  }
 }
 
 TEST(Trainer, SameSeedSameThreadsSameLosses) {

@@ -29,6 +29,9 @@ struct EpochStats {
   double val_recall_at_10 = 0;  // long vectors retrieving their own short vector (SPEC 8)
   double val_mrr = 0;           // mean reciprocal rank of the own short vector (SPEC 8)
   double tokens_per_s = 0;
+  // Interactions in the epoch's batches, and padding positions beside them (long and short
+  // parts, all ranks): what the batches cost beyond the real tokens.
+  int64_t real_tokens = 0, padding_tokens = 0;
   double seconds = 0;
   ExpertUsage usage;
 
