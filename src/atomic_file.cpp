@@ -105,6 +105,15 @@ void StagedFiles::commit() {
   staged_.clear();
 }
 
+bool create_folders(const std::string& folder) {
+  std::error_code ec;
+  const bool created = std::filesystem::create_directories(folder, ec);
+  if (ec || !std::filesystem::is_directory(folder))
+    throw WriteError("cannot create the folder '" + folder + "': " +
+                     (ec ? ec.message() : std::string("a file of that name is in the way")));
+  return created;
+}
+
 size_t remove_stale_temporaries(const std::string& folder) {
   std::error_code ec;
   size_t removed = 0;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "lti/atomic_file.h"
 #include "lti/errors.h"
 #include "lti/synth.h"
 
@@ -69,9 +70,7 @@ void add_synth_command(CLI::App& app, Action& slot) {
       }
       s.validate();
       const auto parent = std::filesystem::path(opt->output).parent_path();
-      std::error_code ec;
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec) throw WriteError("cannot create folder '" + parent.string() + "': " + ec.message());
+      if (!parent.empty()) create_folders(parent.string());
       spdlog::info("synth: {} users, {} rows, {} items, {} categories, seed {} -> {}", s.users,
                    s.rows, s.items, s.categories, s.seed, opt->output);
       const auto start = std::chrono::steady_clock::now();

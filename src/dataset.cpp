@@ -25,12 +25,6 @@ void Encoders::stage(const std::string& dir, StagedFiles& files) const {
   files.add(dir + "/category_encoder.txt", category.to_text());
 }
 
-void Encoders::save(const std::string& dir) const {
-  StagedFiles files;
-  stage(dir, files);
-  files.commit();
-}
-
 Encoders Encoders::load(const std::string& dir) {
   Encoders e;
   e.user = LabelEncoder::load(dir + "/user_encoder.txt");

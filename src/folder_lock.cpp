@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "lti/atomic_file.h"
 #include "lti/errors.h"
 
 namespace lti {
@@ -39,11 +40,7 @@ std::string read_holder(int fd) {
 }  // namespace
 
 FolderLock FolderLock::for_training(const std::string& folder) {
-  std::error_code ec;
-  const bool created = std::filesystem::create_directories(folder, ec);
-  if (ec || !std::filesystem::is_directory(folder))
-    throw WriteError("cannot use '" + folder + "' as the model folder: " +
-                     (ec ? ec.message() : std::string("it exists and is not a folder")));
+  const bool created = create_folders(folder);
   const std::string path = folder + "/" + kRunLock;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)

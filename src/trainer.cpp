@@ -263,25 +263,13 @@ std::vector<double> Trainer::first_step_losses(int64_t steps) {
   return losses;
 }
 
-namespace {
-
-void create_folder(const std::string& folder) {
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec || !std::filesystem::is_directory(folder))
-    throw WriteError("cannot create the folder '" + folder + "': " +
-                     (ec ? ec.message() : std::string("a file of that name is in the way")));
-}
-
-}  // namespace
-
 bool Trainer::stop_requested() {
   const bool here = stop_signal() != 0;
   return group_ ? group_->sum(here ? 1.0 : 0.0) > 0 : here;  // the ranks stop at the same step
 }
 
 std::vector<EpochStats> Trainer::run() {
-  if (leader()) create_folder(options_.save_dir);
+  if (leader()) create_folders(options_.save_dir);
   std::vector<EpochStats> history = options_.resume ? restore() : std::vector<EpochStats>{};
   // A fresh run writes the encoders with its first epoch, in the same set of files.
   encoders_saved_ = options_.resume;
@@ -436,7 +424,7 @@ std::vector<EpochStats> Trainer::run() {
 void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   const std::string& dir = options_.save_dir;
   const std::string resume_dir = dir + "/" + kResumeFolder;
-  create_folder(resume_dir);
+  create_folders(resume_dir);
   // Every file of the checkpoint is written before any replaces the previous epoch's, so a
   // full disk leaves the previous checkpoint whole. The save dir's weights are the best epoch's
   // (what export and eval read); resume/ holds the last epoch's, with the optimiser state.

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,22 +64,22 @@ class Background {
   bool done_ = false;
 };
 
-// Polls until `path` exists (the first epoch saved); false after 60 s.
-bool wait_for_file(const std::string& path) {
-  for (int i = 0; i < 6000; ++i) {
-    if (fs::exists(path)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// Polls `done` every 5 ms until it holds; false after 60 s.
+bool wait_until(const std::function<bool()>& done) {
+  for (int i = 0; i < 12000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return false;
 }
 
-// Polls until the file holds `text` (a log line); false after 60 s.
+bool wait_for_file(const std::string& path) {
+  return wait_until([&] { return fs::exists(path); });
+}
+
+// Until the file holds `text` (a log line).
 bool wait_for_text(const std::string& path, const std::string& text) {
-  for (int i = 0; i < 6000; ++i) {
-    if (read_text(path).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return wait_until([&] { return read_text(path).find(text) != std::string::npos; });
 }
 
 std::vector<std::string> temporaries_in(const std::string& folder) {
@@ -132,8 +133,7 @@ TEST_F(OperatorFaults, SigintAndSigtermAtManyMomentsLeaveAWholeModelThatResumes)
     } else {
       // After some epochs, at a moment that varies by a few milliseconds: often mid-save.
       const int64_t before = resume ? epochs_completed(model) : 0;
-      for (int i = 0; i < 6000 && epochs_completed(model) < before + 2; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      ASSERT_TRUE(wait_until([&] { return epochs_completed(model) >= before + 2; }));
       std::this_thread::sleep_for(std::chrono::microseconds(1700 * attempt));
     }
     run.signal(sig);
@@ -230,7 +230,7 @@ TEST_F(OperatorFaults, ASecondTrainingIntoTheSameFolderIsRefusedAndEvalReadsWhol
   EXPECT_EQ(temporaries_in(model), std::vector<std::string>{});
 }
 
-TEST_F(OperatorFaults, ResumeWithNothingLeftToDoChangesNoFile) {
+TEST_F(OperatorFaults, ResumeAfterTheLastEpochChangesNoFile) {
   const std::string model = dir_.file("model");
   std::string out;
   ASSERT_EQ(run_command(kLti + " " + train_args(model, 2), out), 0) << out;
@@ -248,7 +248,7 @@ TEST_F(OperatorFaults, EveryUnwritableOutputExitsWithSevenAndNamesThePath) {
     std::string save_dir, message;
   };
   for (const Case& c :
-       {Case{dir_.file("a-file"), "cannot use '" + dir_.file("a-file") + "' as the model folder"},
+       {Case{dir_.file("a-file"), "cannot create the folder '" + dir_.file("a-file") + "'"},
         Case{dir_.file("a-file/model"), dir_.file("a-file/model")}}) {
     std::string out;
     EXPECT_EQ(run_command("timeout 60 " + kLti + " " + train_args(c.save_dir, 1), out), 7) << out;
@@ -311,13 +311,12 @@ TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey
       "export --threads 1 --write_batch 50 --redis 127.0.0.1:" + std::to_string(port) + data,
       dir_.file("export.log"));
   // The export connects before it reads the data and infers: pause the server once it has.
-  for (int i = 0; i < 3000; ++i) {
+  ASSERT_TRUE(wait_until([&] {
     std::string clients;
     run_command("redis-cli -p " + std::to_string(port) + " client list | grep -vc cmd=client",
                 clients);
-    if (std::atoi(clients.c_str()) > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+    return std::atoi(clients.c_str()) > 0;
+  }));
   ::kill(server_pid, SIGSTOP);
   const bool writing = wait_for_text(dir_.file("export.log"), "writing to Redis");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its first batches are sent

@@ -18,6 +18,10 @@ void write_file_atomically(const std::string& path,
 // Same for content already in memory.
 void write_file_atomically(const std::string& path, const std::string& content);
 
+// Creates `folder` and its parents as needed; returns whether it was created. Throws WriteError
+// naming the folder when it cannot be (a file in the way, no permission, a read-only file system).
+bool create_folders(const std::string& folder);
+
 // Removes the "<name>.tmp.<pid>" files in `folder` (not its subfolders) that writers which died
 // (kill -9, power loss) left behind; returns how many. Only for a folder that this process alone
 // writes to (hold its FolderLock). A missing folder has none.

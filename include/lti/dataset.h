@@ -20,9 +20,8 @@ struct Encoders {
   // Learns all three from the data; items seen in fewer than min_item_count rows stay unknown.
   static Encoders fit(const RawInteractions& rows, uint64_t min_item_count);
 
-  // user_encoder.txt, item_encoder.txt, category_encoder.txt: written together (stage() adds
-  // them to files that replace their targets together, see atomic_file.h).
-  void save(const std::string& dir) const;
+  // Adds user_encoder.txt, item_encoder.txt, category_encoder.txt to files that replace their
+  // targets together (atomic_file.h): the trainer writes them with the first epoch.
   void stage(const std::string& dir, StagedFiles& files) const;
   static Encoders load(const std::string& dir);
 };
