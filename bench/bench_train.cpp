@@ -1,10 +1,11 @@
 // Training throughput benchmark at a given configuration, with a breakdown of where a step's
 // time goes and the fraction of this machine's matrix-multiply peak that it reaches.
-//   bench_train DATA_PATH [STEPS] [BATCH] [THREADS]
+//   bench_train DATA_PATH [STEPS] [BATCH] [THREADS] [PRECISION: fp32|bf16|auto]
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "lti/allocator.h"
@@ -12,6 +13,7 @@
 #include "lti/ingest.h"
 #include "lti/model.h"
 #include "lti/objective.h"
+#include "lti/precision.h"
 #include "lti/runtime.h"
 #include "lti/sequences.h"
 
@@ -34,13 +36,15 @@ static double forward_flops(const lti::ModelConfig& c, int64_t batch, int64_t le
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATA_PATH [STEPS] [BATCH] [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATA_PATH [STEPS] [BATCH] [THREADS] [PRECISION]\n", argv[0]);
     return 2;
   }
   lti::keep_freed_memory_for_reuse();  // as `lti` does
   const int steps = argc > 2 ? std::stoi(argv[2]) : 3;
   const int64_t batch_size = argc > 3 ? std::stol(argv[3]) : 256;
   const int threads = lti::set_threads(argc > 4 ? std::stoi(argv[4]) : 0);
+  const lti::Precision precision =
+      lti::resolve_precision(argc > 5 ? argv[5] : "fp32", torch::Device(torch::kCPU));
 
   // Matrix-multiply peak of this machine with this LibTorch/BLAS.
   double peak = 0;
@@ -88,11 +92,15 @@ int main(int argc, char** argv) {
     t_data += secs(t0, t1);
 
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+    std::optional<lti::AutocastScope> autocast;  // the forward pass only, as in training
+    autocast.emplace(precision, torch::Device(torch::kCPU));
     auto e1 = model.feature_embedding(lt), e2 = model.feature_embedding(st);
     auto t2 = Clock::now();
     auto m1 = model.moe_layer(e1, lt.valid), m2 = model.moe_layer(e2, st.valid);
     auto t3 = Clock::now();
-    auto l = model.long_term(m1, lt.position), v = model.short_term(m2, st.position);
+    auto l = model.long_term(m1, lt.position).to(torch::kFloat),
+         v = model.short_term(m2, st.position).to(torch::kFloat);
+    autocast.reset();
     auto loss = lti::bpr_loss(l, v, torch::tensor(lti::random_derangement(l.size(0), rng)));
     loss.item<double>();
     auto t4 = Clock::now();
@@ -110,8 +118,9 @@ int main(int argc, char** argv) {
   const double total = secs(start, Clock::now());
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("threads %d, batch %lld, %d steps, %lld parameters\n", threads, (long long)batch_size,
-              steps, (long long)model.parameter_count());
+  std::printf("threads %d, batch %lld, %d steps, %lld parameters, %s\n", threads,
+              (long long)batch_size, steps, (long long)model.parameter_count(),
+              lti::precision_name(precision));
   std::printf("%.0f tokens/s, %.3f steps/s, peak RSS %.2f GiB\n", tokens / total, steps / total,
               usage.ru_maxrss / 1048576.0);
   std::printf(

@@ -47,6 +47,17 @@ void add_compute_options(CLI::App* cmd, std::string& device, int& threads) {
       ->capture_default_str();
 }
 
+void add_precision_option(CLI::App* cmd, std::string& precision, const std::string& purpose) {
+  cmd->add_option("--precision", precision,
+                  "Arithmetic of the model's " + purpose +
+                      ": fp32; bf16 (autocast: matrix products in bfloat16, weights, loss "
+                      "and routing in fp32; about 3x faster where the hardware has it); auto = "
+                      "bf16 on a CPU with AVX512-BF16 or AMX (and LibTorch with oneDNN) or a "
+                      "GPU of compute capability 8.0+, fp32 elsewhere")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+      ->capture_default_str();
+}
+
 int run_cli(int argc, char** argv) {
   mutable_command_line().assign(argv, argv + argc);
   CLI::App app{

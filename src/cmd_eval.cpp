@@ -21,6 +21,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
     double val_fraction = -1;
     int64_t batch_size = 256;
     std::string device = "auto";
+    std::string precision = "fp32";
     int threads = 0;
     bool json = false;
     bool strict = false;
@@ -33,6 +34,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
       "user's own, for the model, a mean-pooling baseline and chance");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->device, opt->threads);
+  add_precision_option(cmd, opt->precision, "inference (fp32 measures what export writes)");
   cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
       ->capture_default_str();
   cmd->add_option("--val_fraction", opt->val_fraction,
@@ -51,6 +53,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
           opt->val_fraction >= 0 ? opt->val_fraction : meta.at("train").value("val_fraction", 0.1);
       Encoders encoders;
       auto model = load_trained_model(opt->save_dir, device, &encoders);
+      model->set_precision(resolve_precision(opt->precision, device));
       ReadOptions read_options;
       read_options.strict = opt->strict;
       const Ingested data = ingest_with_encoders(opt->data_path, read_options, std::move(encoders));

@@ -90,6 +90,7 @@ void add_export_command(CLI::App& app, Action& slot) {
     int64_t keep_previous = 86400;
     std::string since;
     std::string device = "auto";
+    std::string precision = "fp32";
     int threads = 0;
     bool strict = false;
   };
@@ -100,6 +101,8 @@ void add_export_command(CLI::App& app, Action& slot) {
       "Redis under the raw user id (JSON array of H floats by default)");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->device, opt->threads);
+  add_precision_option(cmd, opt->precision,
+                       "inference (fp32 by default: the vectors equal an fp32 recomputation)");
   cmd->add_option("--save_dir", opt->save_dir, "Folder of the trained model")
       ->capture_default_str();
   cmd->add_option("--redis", opt->redis,
@@ -200,6 +203,7 @@ void add_export_command(CLI::App& app, Action& slot) {
         // The weights and the fingerprint of one epoch, while training may save the next.
         const FolderLock one_epoch = FolderLock::for_reading(opt->save_dir);
         model = load_trained_model(opt->save_dir, device, &encoders);
+        model->set_precision(resolve_precision(opt->precision, device));
         write.model_fingerprint = model_fingerprint(opt->save_dir);
       }
       RedisClient redis(redis_options);

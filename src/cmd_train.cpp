@@ -35,6 +35,8 @@ void add_train_command(CLI::App& app, Action& slot) {
       "validation MRR (and resume/, the last epoch, for --resume)");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->train.device, opt->threads);
+  add_precision_option(cmd, opt->train.precision,
+                       "training (and its validation); recorded in model.json");
   cmd->add_option("--save_dir", opt->train.save_dir, "Where the model is written")
       ->capture_default_str();
   cmd->add_option("--min_item_count", m.min_item_count,

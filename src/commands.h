@@ -24,6 +24,8 @@ void add_eval_command(CLI::App& app, Action& slot);
 void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict);
 // --device auto|cpu|cuda and --threads.
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads);
+// --precision auto|fp32|bf16; `purpose` completes "Arithmetic of the model's ..." in --help.
+void add_precision_option(CLI::App* cmd, std::string& precision, const std::string& purpose);
 
 // The process's command-line arguments (to tell what came from the command line, which every
 // user of the machine can read, from what came from a config file).

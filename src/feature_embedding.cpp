@@ -33,7 +33,8 @@ torch::Tensor FeatureEmbeddingImpl::forward(const BatchTensors& b) {
       torch::cat({item(b.item), category(b.category), weekday(b.weekday), hour(b.hour),
                   weekend(b.weekend), behavior(b.behavior), continuous(b.continuous)},
                  /*dim=*/-1);
-  return norm(proj(features));
+  // LayerNorm in fp32: under bf16 autocast the projection's output is bfloat16.
+  return norm(proj(features).to(torch::kFloat));
 }
 
 }  // namespace lti

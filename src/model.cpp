@@ -31,16 +31,19 @@ void UserInterestModel::start_towers_alike() {
 }
 
 torch::Tensor UserInterestModel::encode_long(const BatchTensors& batch) {
+  const AutocastScope autocast(precision_, device_);
   const auto mixed = moe_layer(feature_embedding(batch), batch.valid);
-  return long_term(mixed, batch.position);
+  return long_term(mixed, batch.position).to(torch::kFloat);
 }
 
 torch::Tensor UserInterestModel::encode_short(const BatchTensors& batch) {
+  const AutocastScope autocast(precision_, device_);
   const auto mixed = moe_layer(feature_embedding(batch), batch.valid);
-  return short_term(mixed, batch.position);
+  return short_term(mixed, batch.position).to(torch::kFloat);
 }
 
 void UserInterestModel::to(const torch::Device& device) {
+  device_ = device;
   feature_embedding->to(device);
   moe_layer->to(device);
   long_term->to(device);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "lti/precision.h"
+
 namespace lti {
 
 ExpertImpl::ExpertImpl(int64_t hidden, int64_t expert_hidden, double dropout) {
@@ -96,6 +98,9 @@ MoEImpl::MoEImpl(const ModelConfig& c) : config_(c) {
 }
 
 Routing MoEImpl::route(const torch::Tensor& tokens) {
+  // Routing is decided in fp32 even under bf16 autocast: rounding the affinities would change
+  // which experts win a close top-k, and with it the balance statistics.
+  const NoAutocast fp32;
   const auto affinity = torch::sigmoid(gate(tokens));  // [T, E]
   // Balancing only chooses experts; the gate values below come from the raw affinity.
   torch::Tensor score = affinity;
@@ -112,10 +117,11 @@ Routing MoEImpl::route(const torch::Tensor& tokens) {
 
 torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& valid) {
   const int64_t hidden = x.size(-1);
-  const auto flat = x.reshape({-1, hidden});
+  // The token stream stays fp32 under bf16 autocast: only the experts' products are bf16.
+  const auto flat = x.reshape({-1, hidden}).to(torch::kFloat);
   const auto token_rows = valid.reshape({-1}).nonzero().squeeze(-1);  // routed tokens only
   const auto tokens = flat.index_select(0, token_rows);               // [T, H]
-  if (tokens.size(0) == 0) return x;
+  if (tokens.size(0) == 0) return flat.view(x.sizes());
 
   auto out = tokens;
   for (auto& expert : shared_modules_) out = out + expert->forward(tokens);

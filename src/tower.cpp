@@ -44,6 +44,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   scores.add_(torch::zeros({b, 1, 1, t}, x.options())
                   .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
                                -std::numeric_limits<float>::infinity()));
+  // Under bf16 autocast the scores are bfloat16; softmax accumulates in fp32 internally.
   const auto context = torch::matmul(torch::softmax(scores, -1), kv[1]);  // [B, heads, Q, dh]
 #endif
   return out(context.transpose(1, 2).reshape({b, queries, inner}));

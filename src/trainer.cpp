@@ -117,6 +117,8 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   torch::manual_seed(options_.train.seed);
   model_ = std::make_unique<UserInterestModel>(options_.model);
   model_->to(device_);
+  precision_ = resolve_precision(options_.precision, device_);
+  model_->set_precision(precision_);
   optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
                                                     torch::optim::AdamOptions(options_.train.lr));
   // Same seed, same initial weights on every rank already; the broadcast makes it a guarantee.
@@ -274,8 +276,8 @@ std::vector<EpochStats> Trainer::run() {
   // A fresh run writes the encoders with its first epoch, in the same set of files.
   encoders_saved_ = options_.resume;
   const int64_t rank = group_ ? group_->rank() : 0, ranks = group_ ? group_->size() : 1;
-  spdlog::info("training on {}{}: {} train users, {} validation users, {} parameters",
-               device_.str(),
+  spdlog::info("training on {} in {}{}: {} train users, {} validation users, {} parameters",
+               device_.str(), precision_name(precision_),
                ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
                train_users_.size(), val_users_.size(), model_->parameter_count());
   const int64_t epochs = planned_epochs();
@@ -455,6 +457,7 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   j["epochs"] = nlohmann::json::array();
   for (const auto& e : history) j["epochs"].push_back(e.to_json());
   j["device"] = device_.str();
+  j["precision"] = precision_name(precision_);  // of the last epoch (a resume may change it)
   j["libtorch"] = TORCH_VERSION;
   files.add(dir + "/report.html", render_training_report(j));
   // Renamed last: a model.json that names an epoch means that epoch's files are complete.

@@ -38,6 +38,7 @@ inline TrainOptions tiny_train_options(const std::string& save_dir, int64_t epoc
   o.train.seed = 7;
   o.save_dir = save_dir;
   o.device = "cpu";
+  o.precision = "fp32";  // bit-exact determinism; bf16 has its own tests (test_precision.cpp)
   o.progress = false;
   return o;
 }

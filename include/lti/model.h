@@ -10,6 +10,7 @@
 #include "lti/feature_embedding.h"
 #include "lti/model_config.h"
 #include "lti/moe.h"
+#include "lti/precision.h"
 #include "lti/tensor_batch.h"
 #include "lti/tower.h"
 
@@ -19,11 +20,14 @@ class UserInterestModel {
  public:
   explicit UserInterestModel(const ModelConfig& config);
 
-  // Feature embedding -> MoE -> tower: [B, H] vectors.
+  // Feature embedding -> MoE -> tower: [B, H] fp32 vectors, computed in precision().
   torch::Tensor encode_long(const BatchTensors& batch);
   torch::Tensor encode_short(const BatchTensors& batch);
 
   void to(const torch::Device& device);
+  // kBf16: autocast while encoding (precision.h); the weights stay fp32 either way.
+  void set_precision(Precision precision) { precision_ = precision; }
+  Precision precision() const { return precision_; }
   void train(bool on = true);
   std::vector<torch::Tensor> parameters() const;
   std::vector<torch::Tensor> buffers() const;  // the MoE's load and bias
@@ -46,6 +50,8 @@ class UserInterestModel {
  private:
   void start_towers_alike();
   ModelConfig config_;
+  torch::Device device_{torch::kCPU};
+  Precision precision_ = Precision::kFp32;
 };
 
 // A module's parameters and buffers as a name -> tensor dict, pickled for torch.load().

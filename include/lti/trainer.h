@@ -16,6 +16,7 @@
 #include "lti/ingest.h"
 #include "lti/model.h"
 #include "lti/model_config.h"
+#include "lti/precision.h"
 #include "lti/rng.h"
 
 namespace lti {
@@ -44,6 +45,7 @@ struct TrainOptions {
   TrainConfig train;
   std::string save_dir = "saved_models";
   std::string device = "auto";
+  std::string precision = "auto";  // auto, fp32 or bf16 (precision.h)
   bool resume = false;
   bool progress = true;  // a progress bar on a terminal, periodic lines otherwise
   // Distributed training: this process is one rank. --batch_size is then the global batch:
@@ -120,6 +122,7 @@ class Trainer {
   const Ingested& data_;
   TrainOptions options_;
   torch::Device device_;
+  Precision precision_ = Precision::kFp32;
   std::unique_ptr<UserInterestModel> model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   ProcessGroup* group_ = nullptr;
