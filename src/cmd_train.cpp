@@ -83,6 +83,12 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "values weigh hard negatives more")
       ->check(CLI::Range(0.1, 100.0))
       ->capture_default_str();
+  cmd->add_option("--sort_window", t.sort_window,
+                  "Length bucketing: users are shuffled, sorted by history length within windows "
+                  "of this many batches, and the batches shuffled, so that a batch pads little "
+                  "(every user is still seen once an epoch); 0 = random batches")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--val_fraction", t.val_fraction,
                   "Share of users (by hash of the raw id) held out for validation")
       ->check(CLI::Range(0.0, 0.9))

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <numeric>
+
 #include "lti/batch.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
@@ -73,11 +76,19 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
     const auto mask = b.valid.unsqueeze(-1).to(torch::kFloat32);
     return (model.feature_embedding(b) * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   };
+  // Longest first, so that users of similar length share a batch and its padded length;
+  // `order` holds positions in `users`, and the rows are put back in that order at the end.
+  std::vector<int64_t> order(users.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return data.user_rows(users[static_cast<size_t>(a)]).size() >
+           data.user_rows(users[static_cast<size_t>(b)]).size();
+  });
   for (size_t begin = 0; begin < users.size(); begin += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(users.size(), begin + static_cast<size_t>(batch_size));
     std::vector<RowRange> long_parts, short_parts;
     for (size_t i = begin; i < end; ++i) {
-      const UserSplit s = split_user(data.user_rows(users[i]));
+      const UserSplit s = split_user(data.user_rows(users[static_cast<size_t>(order[i])]));
       long_parts.push_back(s.long_part);
       short_parts.push_back(s.short_part);
     }
@@ -89,7 +100,13 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
     shorts.push_back((mean_pooling ? pooled(sb) : model.encode_short(sb)).to(torch::kCPU));
   }
   if (longs.empty()) return {torch::zeros({0, c.hidden_dim}), torch::zeros({0, c.hidden_dim})};
-  return {torch::cat(longs), torch::cat(shorts)};
+  // Row i of the concatenation is users[order[i]]: scatter back to the callers' order.
+  const auto sorted_position = torch::tensor(order, torch::kInt64);
+  auto long_vec = torch::empty({static_cast<int64_t>(users.size()), c.hidden_dim});
+  auto short_vec = torch::empty_like(long_vec);
+  long_vec.index_copy_(0, sorted_position, torch::cat(longs));
+  short_vec.index_copy_(0, sorted_position, torch::cat(shorts));
+  return {long_vec, short_vec};
 }
 
 std::string EvalResult::table() const {

@@ -99,6 +99,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"max_auto_epochs", max_auto_epochs},
           {"patience", patience},
           {"batch_size", batch_size},
+          {"sort_window", sort_window},
           {"lr", lr},
           {"loss", loss},
           {"temperature", temperature},

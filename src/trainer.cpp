@@ -138,24 +138,29 @@ Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begi
           make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest)};
 }
 
-std::vector<std::pair<size_t, size_t>> Trainer::global_batches() const {
-  const size_t bs = static_cast<size_t>(options_.train.batch_size), n = train_users_.size();
+EpochBatches Trainer::global_batches(int64_t epoch) const {
   const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
-  std::vector<std::pair<size_t, size_t>> batches;
-  for (size_t b = 0; b < n; b += bs) batches.push_back({b, std::min(n, b + bs)});
-  // A final batch too small to give every rank two users (a negative needs another user)
-  // joins the previous batch.
-  if (batches.size() > 1 && batches.back().second - batches.back().first < 2 * ranks) {
-    batches.pop_back();
-    batches.back().second = n;
-  }
+  BatchPlan plan;
+  plan.batch_size = static_cast<size_t>(options_.train.batch_size);
+  plan.window_batches = static_cast<size_t>(options_.train.sort_window);
+  plan.min_last_batch = 2 * ranks;  // every rank needs two users: a negative is another user
+  plan.seed = options_.train.seed;
+  // A user's padded length is that of its long part, which dominates the step's cost.
+  std::vector<size_t> cost;
+  cost.reserve(train_users_.size());
+  for (const size_t u : train_users_)
+    cost.push_back(std::min<size_t>(split_user(data_.data.user_rows(u)).long_part.size(),
+                                    static_cast<size_t>(options_.model.n_max)));
+  EpochBatches e = plan_epoch(train_users_, cost, plan, static_cast<uint64_t>(epoch));
   if (options_.train.max_steps_per_epoch > 0 &&
-      static_cast<int64_t>(batches.size()) > options_.train.max_steps_per_epoch)
-    batches.resize(static_cast<size_t>(options_.train.max_steps_per_epoch));
-  return batches;
+      static_cast<int64_t>(e.batches.size()) > options_.train.max_steps_per_epoch)
+    e.batches.resize(static_cast<size_t>(options_.train.max_steps_per_epoch));
+  return e;
 }
 
-int64_t Trainer::steps_per_epoch() const { return static_cast<int64_t>(global_batches().size()); }
+int64_t Trainer::steps_per_epoch() const {
+  return static_cast<int64_t>(global_batches(1).batches.size());
+}
 
 Trainer::GatheredShorts Trainer::gather_short_vectors(const torch::Tensor& short_vec) {
   auto sizes = torch::zeros({group_->size()}, torch::kInt64);
@@ -312,14 +317,13 @@ std::vector<EpochStats> Trainer::run() {
     // (Each rank draws its own dropout masks and negatives.)
     torch::manual_seed(options_.train.seed + static_cast<uint64_t>(epoch) +
                        static_cast<uint64_t>(rank) * 7919);
-    // Users shuffled each epoch, deterministically for the seed.
-    std::vector<size_t> order = train_users_;
-    Rng shuffle(options_.train.seed, static_cast<uint64_t>(epoch));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    // Users shuffled each epoch, deterministically for the seed, and bucketed by length.
+    EpochBatches epoch_batches = global_batches(epoch);
+    const std::vector<size_t>& order = epoch_batches.order;
     Rng negatives(options_.train.seed,
                   1000000 + static_cast<uint64_t>(epoch) + (static_cast<uint64_t>(rank) << 32));
 
-    std::vector<std::pair<size_t, size_t>> batches = global_batches();
+    std::vector<std::pair<size_t, size_t>>& batches = epoch_batches.batches;
     // Distributed: each rank trains on its contiguous slice of every global batch.
     for (auto& [begin, end] : batches) {
       const size_t n = end - begin;

@@ -53,6 +53,9 @@ struct TrainConfig {
   int64_t max_auto_epochs = 100;
   int64_t patience = 5;  // stop after this many epochs without a better validation MRR; 0 = never
   int64_t batch_size = 128;
+  // Length bucketing (batch_sampler.h): batches per window in which users are sorted by
+  // length; 0 = random batches, the original design.
+  int64_t sort_window = 16;
   double lr = 3e-4;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
   double temperature = 0.2;      // softmax: logits are cos / temperature

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lti/batch.h"
+#include "lti/batch_sampler.h"
 #include "lti/distributed.h"
 #include "lti/ingest.h"
 #include "lti/model.h"
@@ -101,8 +102,9 @@ class Trainer {
     SequenceBatch long_part, short_part;
   };
   Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
-  // [begin, end) of each global batch of an epoch's user order (before the split over ranks).
-  std::vector<std::pair<size_t, size_t>> global_batches() const;
+  // The epoch's user order and its global batches (before the split over ranks), at most
+  // --max_steps of them.
+  EpochBatches global_batches(int64_t epoch) const;
   // Distributed softmax: every rank's short vectors (no graph; a leaf that collects the
   // gradient of this rank's loss), this rank's starting at `offset`.
   struct GatheredShorts {
