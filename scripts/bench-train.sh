@@ -1,9 +1,67 @@
 #!/usr/bin/env bash
-# Training throughput at the default configuration with the full Tianchi-scale vocabulary:
-# tokens/s, steps/s, peak RSS, the time split of a step and the fraction of the matmul peak.
+# Training speed side by side (issue 13): the lti of an older commit (OLD, default 7b8830f, the
+# build before the speed work) and this checkout's build/lti, on the same Tianchi-preset file,
+# default model, batch 256, 2 threads, one run after the other. For each: steady-state seconds
+# a step (from the log's timestamps, the first logged step excluded), the epoch line's tokens/s
+# and real-token share, and peak RSS.
+#   scripts/bench-train.sh                      # old, new --precision fp32, new (auto: bf16 here)
+#   STEPS=8 scripts/bench-train.sh               # more steps a run (default 5)
+#   DATA_DIR=/tmp/lti-bench/quality/data-a1 BATCH=128 scripts/bench-train.sh   # another data set
+#   OLD_LTI=/path/to/old/lti scripts/bench-train.sh   # an old binary already built
+#   BREAKDOWN=1 scripts/bench-train.sh           # also build/bench_train's split of a step
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_DIR:-/tmp/lti-bench}
-mkdir -p "$OUT"
-[ -f "$OUT/train.csv" ] || build/lti synth --preset tianchi -o "$OUT/train.csv"
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" build/bench_train "$OUT/train.csv" "${STEPS:-3}" "${BATCH:-256}"
+OLD=${OLD:-7b8830f}
+STEPS=${STEPS:-5}
+BATCH=${BATCH:-256}
+THREADS=${THREADS:-2}
+DATA_DIR=${DATA_DIR:-$OUT/tianchi}
+mkdir -p "$OUT" "$DATA_DIR"
+[ -n "$(ls "$DATA_DIR"/*.csv 2>/dev/null)" ] || build/lti synth --preset tianchi -o "$DATA_DIR/train.csv"
+
+OLD_LTI=${OLD_LTI:-$OUT/lti-$OLD/build/lti}
+if [ ! -x "$OLD_LTI" ]; then  # build the old commit beside this checkout, lti only
+  echo "building lti at $OLD in $OUT/lti-$OLD (once)" >&2
+  git worktree add -f "$OUT/lti-$OLD" "$OLD" >/dev/null
+  cmake -S "$OUT/lti-$OLD" -B "$OUT/lti-$OLD/build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$OUT/lti-$OLD/build" -j2 --target lti >/dev/null
+fi
+
+# One epoch of STEPS steps; no validation users, so the run is the steps and the save.
+run() {  # name lti [extra flags]
+  local name=$1 exe=$2
+  shift 2
+  local log=$OUT/bench-train-$name.log model=$OUT/bench-train-$name.model
+  rm -rf "$model"
+  /usr/bin/time -f "peak RSS %M KiB" "$exe" train --data_path "$DATA_DIR" --save_dir "$model" \
+    --epochs 1 --max_steps "$STEPS" --batch_size "$BATCH" --threads "$THREADS" \
+    --val_fraction 0 "$@" >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
+  rm -rf "$model"
+  /usr/bin/python3 - "$name" "$log" <<'PY'
+import re, sys
+from datetime import datetime
+name, log = sys.argv[1], open(sys.argv[2]).read()
+steps = [(int(m[2]), datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S.%f"))
+         for m in re.finditer(r"\[([\d-]+ [\d:.]+)\] \[info\] epoch 1 step (\d+)/", log)]
+(k0, t0), (k1, t1) = steps[0], steps[-1]
+step = (t1 - t0).total_seconds() / (k1 - k0) if k1 > k0 else float("nan")
+tokens = re.search(r"epoch 1 loss .*? (\d+) tokens/s", log)
+real = re.search(r"\((\d+)% of positions real\)", log)
+rss = int(re.search(r"peak RSS (\d+) KiB", log)[1]) / 1048576
+print(f"| {name} | {step:.2f} s (steps {k0 + 1}-{k1}) | {tokens[1] if tokens else '?'} | "
+      f"{real[1] + '%' if real else 'not reported'} | {rss:.2f} GiB |")
+PY
+}
+
+echo "| build | steady step | tokens/s (epoch) | real positions | peak RSS |"
+echo "|---|---|---|---|---|"
+run "old-$OLD" "$OLD_LTI"
+run new-fp32 build/lti --precision fp32
+run new-auto build/lti --precision auto
+if [ -n "${BREAKDOWN:-}" ]; then
+  for p in fp32 auto; do
+    build/bench_train "$(ls "$DATA_DIR"/*.csv | head -1)" "$STEPS" "$BATCH" "$THREADS" "$p" | tail -4
+  done
+fi

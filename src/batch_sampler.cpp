@@ -56,4 +56,19 @@ EpochBatches plan_epoch(const std::vector<size_t>& users, const std::vector<size
   return e;
 }
 
+std::vector<std::vector<size_t>> chunks_by_length(const std::vector<size_t>& lengths,
+                                                  size_t chunk_size) {
+  std::vector<size_t> pos(lengths.size());
+  std::iota(pos.begin(), pos.end(), size_t{0});
+  std::stable_sort(pos.begin(), pos.end(),
+                   [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
+  std::vector<std::vector<size_t>> chunks;
+  const size_t step = std::max<size_t>(chunk_size, 1);
+  for (size_t from = 0; from < pos.size(); from += step)
+    chunks.emplace_back(
+        pos.begin() + static_cast<std::ptrdiff_t>(from),
+        pos.begin() + static_cast<std::ptrdiff_t>(std::min(pos.size(), from + step)));
+  return chunks;
+}
+
 }  // namespace lti

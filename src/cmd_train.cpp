@@ -89,6 +89,13 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "(every user is still seen once an epoch); 0 = random batches")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--min_prefix", t.min_prefix,
+                  "Prefix augmentation: each epoch a training user's history is cut at a random "
+                  "point keeping at least this share of it before the 90/10 split, so every "
+                  "epoch brings new pairs; 1 = always the whole history. Validation, eval and "
+                  "export use the whole history")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
   cmd->add_option("--val_fraction", t.val_fraction,
                   "Share of users (by hash of the raw id) held out for validation")
       ->check(CLI::Range(0.0, 0.9))

@@ -100,6 +100,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"patience", patience},
           {"batch_size", batch_size},
           {"sort_window", sort_window},
+          {"min_prefix", min_prefix},
           {"lr", lr},
           {"loss", loss},
           {"temperature", temperature},

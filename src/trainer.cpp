@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -30,6 +31,10 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 constexpr const char* kResumeFolder = "resume";
+// Users in one chunk of a step (Trainer::Prepared): small enough that a chunk of similar
+// lengths pads little, large enough that its products still fill the cores (32 x 257
+// positions).
+constexpr size_t kUsersPerChunk = 32;
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -125,17 +130,43 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   if (group_) group_->broadcast_from_first(model_->parameters());
 }
 
-Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin,
-                                   size_t end) const {
-  std::vector<RowRange> long_parts, short_parts;
+UserSplit Trainer::training_split(size_t user, int64_t epoch) const {
+  RowRange rows = data_.data.user_rows(user);
+  const double min_prefix = options_.train.min_prefix;
+  if (min_prefix < 1.0 && rows.size() > 2) {
+    Rng rng(options_.train.seed ^ 0x707265666978ULL,
+            (static_cast<uint64_t>(epoch) << 32) ^ static_cast<uint64_t>(user));
+    const double share = min_prefix + (1.0 - min_prefix) * rng.uniform();
+    const auto keep = static_cast<uint64_t>(std::ceil(share * static_cast<double>(rows.size())));
+    rows.end = rows.begin + std::clamp<uint64_t>(keep, 2, rows.size());
+  }
+  return split_user(rows);
+}
+
+Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin, size_t end,
+                                   int64_t epoch) const {
+  std::vector<UserSplit> splits;
+  std::vector<size_t> lengths;
   for (size_t i = begin; i < end; ++i) {
-    const UserSplit s = split_user(data_.data.user_rows(users[i]));
-    long_parts.push_back(s.long_part);
-    short_parts.push_back(s.short_part);
+    splits.push_back(training_split(users[i], epoch));
+    lengths.push_back(splits.back().long_part.size());
   }
   const auto& c = options_.model;
-  return {make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest),
-          make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest)};
+  Prepared p;
+  for (const std::vector<size_t>& chunk : chunks_by_length(lengths, kUsersPerChunk)) {
+    std::vector<RowRange> long_parts, short_parts;
+    for (const size_t i : chunk) {
+      long_parts.push_back(splits[i].long_part);
+      short_parts.push_back(splits[i].short_part);
+    }
+    p.long_chunks.push_back(
+        make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest));
+    p.short_chunks.push_back(
+        make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest));
+    p.positions += p.long_chunks.back().batch * p.long_chunks.back().length +
+                   p.short_chunks.back().batch * p.short_chunks.back().length;
+  }
+  return p;
 }
 
 EpochBatches Trainer::global_batches(int64_t epoch) const {
@@ -149,7 +180,7 @@ EpochBatches Trainer::global_batches(int64_t epoch) const {
   std::vector<size_t> cost;
   cost.reserve(train_users_.size());
   for (const size_t u : train_users_)
-    cost.push_back(std::min<size_t>(split_user(data_.data.user_rows(u)).long_part.size(),
+    cost.push_back(std::min<size_t>(training_split(u, epoch).long_part.size(),
                                     static_cast<size_t>(options_.model.n_max)));
   EpochBatches e = plan_epoch(train_users_, cost, plan, static_cast<uint64_t>(epoch));
   if (options_.train.max_steps_per_epoch > 0 &&
@@ -186,15 +217,20 @@ torch::Tensor Trainer::batch_loss(const torch::Tensor& long_vec, const torch::Te
 }
 
 double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
-  const auto long_in = BatchTensors::from(batch.long_part, device_);
-  const auto short_in = BatchTensors::from(batch.short_part, device_);
   // Gradients are dropped rather than zeroed (PyTorch 2's set_to_none): an expert no token
   // chose this step gets no stale-momentum update, and a resumed run, which starts without
   // gradients, repeats an uninterrupted one exactly.
   const auto parameters = model_->parameters();
   for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
-  const auto long_vec = model_->encode_long(long_in);
-  const auto short_vec = model_->encode_short(short_in);
+  // Chunk by chunk, then one loss over the step: user i's long and short vectors stay in the
+  // same row, which is all the losses need.
+  std::vector<torch::Tensor> long_vecs, short_vecs;
+  for (size_t c = 0; c < batch.long_chunks.size(); ++c) {
+    long_vecs.push_back(model_->encode_long(BatchTensors::from(batch.long_chunks[c], device_)));
+    short_vecs.push_back(model_->encode_short(BatchTensors::from(batch.short_chunks[c], device_)));
+  }
+  const auto long_vec = torch::cat(long_vecs);
+  const auto short_vec = torch::cat(short_vecs);
   torch::Tensor step_loss;
   GatheredShorts gathered;
   if (options_.train.loss == "softmax" && group_) {
@@ -223,7 +259,8 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
     model_->moe_layer->update_bias([this](torch::Tensor& c) { group_->sum_in_place(c); });
   else
     model_->moe_layer->update_bias();
-  tokens += valid_tokens(batch.long_part) + valid_tokens(batch.short_part);
+  for (size_t c = 0; c < batch.long_chunks.size(); ++c)
+    tokens += valid_tokens(batch.long_chunks[c]) + valid_tokens(batch.short_chunks[c]);
   return value;
 }
 
@@ -265,7 +302,7 @@ std::vector<double> Trainer::first_step_losses(int64_t steps) {
     const size_t begin = (s * bs) % train_users_.size();
     const size_t end = std::min(train_users_.size(), begin + bs);
     if (end - begin < 2) break;
-    losses.push_back(train_step(prepare(train_users_, begin, end), rng, tokens));
+    losses.push_back(train_step(prepare(train_users_, begin, end, 1), rng, tokens));
   }
   return losses;
 }
@@ -335,16 +372,17 @@ std::vector<EpochStats> Trainer::run() {
     double loss_sum = 0;
     int64_t tokens = 0, positions = 0;  // real tokens; all padded positions
     // The next batch's features are built on another thread while this one trains.
-    auto next = std::async(std::launch::async,
-                           [&, b = batches[0]] { return prepare(order, b.first, b.second); });
+    auto next = std::async(std::launch::async, [&, b = batches[0]] {
+      return prepare(order, b.first, b.second, epoch);
+    });
     for (size_t step = 0; step < batches.size(); ++step) {
       const Prepared batch = next.get();
       if (step + 1 < batches.size())
-        next = std::async(std::launch::async,
-                          [&, b = batches[step + 1]] { return prepare(order, b.first, b.second); });
+        next = std::async(std::launch::async, [&, b = batches[step + 1]] {
+          return prepare(order, b.first, b.second, epoch);
+        });
       const double loss = train_step(batch, negatives, tokens);
-      positions += batch.long_part.batch * batch.long_part.length +
-                   batch.short_part.batch * batch.short_part.length;
+      positions += batch.positions;
       if (!std::isfinite(loss)) {
         if (next.valid()) next.wait();
         throw Error(

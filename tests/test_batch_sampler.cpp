@@ -111,6 +111,29 @@ TEST(BatchSampler, SortingWindowsCutPaddingAndBatchOrderIsShuffled) {
   EXPECT_FALSE(std::is_sorted(first_costs.begin(), first_costs.end()));
 }
 
+TEST(BatchSampler, ChunksByLengthHoldEveryPositionOnceLongestFirst) {
+  const Users u;
+  const std::vector<size_t> lengths(u.cost.begin(), u.cost.begin() + 100);
+  const auto chunks = chunks_by_length(lengths, 32);
+  ASSERT_EQ(chunks.size(), 4u);  // 32 + 32 + 32 + 4
+  EXPECT_EQ(chunks.back().size(), 4u);
+  std::vector<size_t> seen, in_order;
+  for (const auto& chunk : chunks) {
+    EXPECT_LE(chunk.size(), 32u);
+    for (const size_t i : chunk) {
+      seen.push_back(i);
+      in_order.push_back(lengths[i]);
+    }
+  }
+  EXPECT_TRUE(std::is_sorted(in_order.rbegin(), in_order.rend()));
+  std::sort(seen.begin(), seen.end());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i);
+  // Chunks of similar lengths pad less than the batch as one: compare padded positions.
+  size_t chunked = 0;
+  for (const auto& chunk : chunks) chunked += lengths[chunk.front()] * chunk.size();
+  EXPECT_LT(chunked, *std::max_element(lengths.begin(), lengths.end()) * lengths.size() * 3 / 4);
+}
+
 TEST(BatchSampler, ASmallLastBatchJoinsThePreviousOne) {
   const Users u;
   BatchPlan p = plan(2);

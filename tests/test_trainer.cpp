@@ -94,6 +94,33 @@ TEST(Trainer, LearnsPlantedInterests) {
   }
 }
 
+TEST(Trainer, PrefixAugmentationGivesNewPairsEachEpochReproducibly) {
+  test::TempDir dir;
+  // About 20 rows a user: under tiny_config's caps (32 long, 8 short), so a cut shows in the
+  // real-token count.
+  const Ingested data = test::planted_data(dir, 120, 2400);
+  torch::set_num_threads(1);
+  TrainOptions whole = test::tiny_train_options(dir.file("whole"), 1);
+  whole.train.min_prefix = 1.0;
+  const int64_t all_tokens = Trainer(data, whole).run().front().real_tokens;
+
+  std::vector<std::vector<EpochStats>> runs;
+  for (const char* name : {"a", "b"}) {
+    TrainOptions o = test::tiny_train_options(dir.file(name), 3);
+    o.train.min_prefix = 0.5;
+    runs.push_back(Trainer(data, o).run());
+  }
+  ASSERT_EQ(runs[0].size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    // A prefix of 50-100% of each history: on average about 3/4 of the tokens.
+    EXPECT_LT(runs[0][e].real_tokens, 0.9 * all_tokens) << "epoch " << e + 1;
+    EXPECT_GT(runs[0][e].real_tokens, 0.55 * all_tokens) << "epoch " << e + 1;
+    EXPECT_EQ(runs[0][e].real_tokens, runs[1][e].real_tokens);
+    EXPECT_EQ(runs[0][e].loss, runs[1][e].loss) << "the same seed must give the same run";
+  }
+  EXPECT_NE(runs[0][0].real_tokens, runs[0][1].real_tokens) << "each epoch cuts anew";
+}
+
 TEST(Trainer, SameSeedSameThreadsSameLosses) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 100, 6000);

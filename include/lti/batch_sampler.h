@@ -2,9 +2,14 @@
 //
 // Random batches pad every user to the batch's longest member; on a real log (median 65
 // interactions against a 256 cap) only about a third of the positions are then real tokens.
-// Length bucketing shuffles the users, sorts them by length within windows of several batches,
-// cuts the windows into batches and shuffles the batch order: each batch holds users of
-// similar length, and every user is still visited exactly once an epoch.
+// Two remedies:
+// - chunks_by_length: each step's users are sorted by length and encoded in chunks that pad
+//   to their own longest member; the loss still spans the step, so the negatives are those of
+//   the random batch. Always on (Trainer).
+// - plan_epoch with window_batches > 0 (--sort_window): users sorted by length within windows
+//   of several batches, the batch order shuffled. A batch then holds users of similar length,
+//   which also makes the negatives alike in length: measured to cost quality, so off by default.
+// Either way every user is visited exactly once an epoch.
 #pragma once
 
 #include <cstddef>
@@ -32,5 +37,11 @@ struct BatchPlan {
 // part's capped length). Deterministic for (plan, epoch); the same on every rank.
 EpochBatches plan_epoch(const std::vector<size_t>& users, const std::vector<size_t>& cost,
                         const BatchPlan& plan, uint64_t epoch);
+
+// Within one step: the positions 0..n-1 of its users, longest first (stable), cut into chunks
+// of at most `chunk_size`. Each chunk pads only to its own longest member, while the step's
+// loss still spans all its users (Trainer): the negatives stay those of the random batch.
+std::vector<std::vector<size_t>> chunks_by_length(const std::vector<size_t>& lengths,
+                                                  size_t chunk_size);
 
 }  // namespace lti

@@ -53,9 +53,16 @@ struct TrainConfig {
   int64_t max_auto_epochs = 100;
   int64_t patience = 5;  // stop after this many epochs without a better validation MRR; 0 = never
   int64_t batch_size = 128;
-  // Length bucketing (batch_sampler.h): batches per window in which users are sorted by
-  // length; 0 = random batches, the original design.
-  int64_t sort_window = 16;
+  // Length bucketing across batches (batch_sampler.h): batches per window in which users are
+  // sorted by length; 0 = random batches. Off by default: negatives of similar length cost
+  // quality (README, Benchmarks), and sorting within each step's chunks already removes most
+  // padding.
+  int64_t sort_window = 0;
+  // Prefix augmentation: each epoch a training user's history is cut at a random point that
+  // keeps at least this share of it (then split 90/10 as always), so that the same users give
+  // new (long, short) pairs every epoch. 1 = the whole history every epoch, as the original
+  // design. Validation, eval and export always use the whole history.
+  double min_prefix = 1.0;
   double lr = 3e-4;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
   double temperature = 0.2;      // softmax: logits are cos / temperature

@@ -19,6 +19,7 @@
 #include "lti/model_config.h"
 #include "lti/precision.h"
 #include "lti/rng.h"
+#include "lti/sequences.h"
 
 namespace lti {
 
@@ -98,10 +99,17 @@ class Trainer {
   size_t validation_users() const { return val_users_.size(); }
 
  private:
+  // A step's users (this rank's slice of the global batch), sorted by length and cut into
+  // chunks that each pad to their own longest member. The loss is still taken over the whole
+  // step, so the negatives are those of the random batch; only the padding is less.
   struct Prepared {
-    SequenceBatch long_part, short_part;
+    std::vector<SequenceBatch> long_chunks, short_chunks;
+    int64_t positions = 0;  // padded positions of all chunks, real tokens included
   };
-  Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end) const;
+  Prepared prepare(const std::vector<size_t>& users, size_t begin, size_t end, int64_t epoch) const;
+  // The (long, short) pair a training user gives in `epoch` (--min_prefix); the same on every
+  // rank.
+  UserSplit training_split(size_t user, int64_t epoch) const;
   // The epoch's user order and its global batches (before the split over ranks), at most
   // --max_steps of them.
   EpochBatches global_batches(int64_t epoch) const;
