@@ -84,9 +84,11 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->check(CLI::Range(0.1, 100.0))
       ->capture_default_str();
   cmd->add_option("--sort_window", t.sort_window,
-                  "Length bucketing: users are shuffled, sorted by history length within windows "
-                  "of this many batches, and the batches shuffled, so that a batch pads little "
-                  "(every user is still seen once an epoch); 0 = random batches")
+                  "Length bucketing across batches: users are shuffled, sorted by history length "
+                  "within windows of this many batches, and the batches shuffled (every user is "
+                  "still seen once an epoch); 0 = random batches. Each step already encodes its "
+                  "users in length-sorted chunks, so this saves little padding, and negatives of "
+                  "one length cost quality: off by default")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--min_prefix", t.min_prefix,

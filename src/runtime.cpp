@@ -59,6 +59,7 @@ BlasThreading blas_threading() {
   }
   const int mode = get_parallel();
   b.pthread_openblas = mode == 1;
+  b.openmp_openblas = mode == 2;
   b.description =
       std::string(get_config ? get_config() : "OpenBLAS") + (mode == 2   ? " (OpenMP threads)"
                                                              : mode == 1 ? " (pthread threads)"

@@ -18,6 +18,7 @@ int set_threads(int threads);
 struct BlasThreading {
   std::string description;  // e.g. "OpenBLAS 0.3.21 ... (OpenMP threads)"
   bool pthread_openblas = false;
+  bool openmp_openblas = false;  // what scripts/install-deps.sh selects
 };
 BlasThreading blas_threading();
 
