@@ -42,6 +42,34 @@ torch::Tensor UserInterestModel::encode_short(const BatchTensors& batch) {
   return short_term(mixed, batch.position).to(torch::kFloat);
 }
 
+std::pair<torch::Tensor, torch::Tensor> UserInterestModel::encode_batches(
+    const std::vector<BatchTensors>& longs, const std::vector<BatchTensors>& shorts) {
+  const AutocastScope autocast(precision_, device_);
+  std::vector<const BatchTensors*> batches;
+  for (const auto& b : longs) batches.push_back(&b);
+  for (const auto& b : shorts) batches.push_back(&b);
+  // Every batch's positions as rows of one [N, H] matrix for the MoE, then cut back.
+  std::vector<torch::Tensor> embedded, valid;
+  std::vector<int64_t> rows;
+  for (const BatchTensors* b : batches) {
+    const auto e = feature_embedding(*b);
+    embedded.push_back(e.reshape({-1, e.size(-1)}));
+    valid.push_back(b->valid.reshape({-1}));
+    rows.push_back(embedded.back().size(0));
+  }
+  const auto mixed = moe_layer(torch::cat(embedded), torch::cat(valid)).split_with_sizes(rows);
+  std::vector<torch::Tensor> long_vecs, short_vecs;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const BatchTensors& b = *batches[i];
+    const auto x = mixed[i].view({b.valid.size(0), b.valid.size(1), -1});
+    if (i < longs.size())
+      long_vecs.push_back(long_term(x, b.position).to(torch::kFloat));
+    else
+      short_vecs.push_back(short_term(x, b.position).to(torch::kFloat));
+  }
+  return {torch::cat(long_vecs), torch::cat(short_vecs)};
+}
+
 void UserInterestModel::to(const torch::Device& device) {
   device_ = device;
   feature_embedding->to(device);

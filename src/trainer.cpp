@@ -224,13 +224,12 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
   // Chunk by chunk, then one loss over the step: user i's long and short vectors stay in the
   // same row, which is all the losses need.
-  std::vector<torch::Tensor> long_vecs, short_vecs;
+  std::vector<BatchTensors> long_in, short_in;
   for (size_t c = 0; c < batch.long_chunks.size(); ++c) {
-    long_vecs.push_back(model_->encode_long(BatchTensors::from(batch.long_chunks[c], device_)));
-    short_vecs.push_back(model_->encode_short(BatchTensors::from(batch.short_chunks[c], device_)));
+    long_in.push_back(BatchTensors::from(batch.long_chunks[c], device_));
+    short_in.push_back(BatchTensors::from(batch.short_chunks[c], device_));
   }
-  const auto long_vec = torch::cat(long_vecs);
-  const auto short_vec = torch::cat(short_vecs);
+  const auto [long_vec, short_vec] = model_->encode_batches(long_in, short_in);
   torch::Tensor step_loss;
   GatheredShorts gathered;
   if (options_.train.loss == "softmax" && group_) {

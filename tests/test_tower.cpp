@@ -57,6 +57,30 @@ TEST(Tower, AddingPaddingDoesNotChangeTheClsOutput) {
   EXPECT_LT((alone[0] - tight[0]).abs().max().item<double>(), 1e-6);
 }
 
+TEST(Tower, OneMoePassOverSeveralBatchesEqualsEncodingThemOneByOne) {
+  torch::manual_seed(4);
+  UserInterestModel model(test::tiny_config());
+  model.train(false);
+  torch::NoGradGuard no_grad;
+  const EncodedDataset ds = two_users();
+  const auto batch = [&](std::vector<RowRange> users, size_t max_len) {
+    return BatchTensors::from(make_batch(ds, users, max_len, kBatchLongest), torch::kCPU);
+  };
+  // Batches of different lengths and sizes, as a step's chunks are.
+  const std::vector<BatchTensors> longs = {batch({ds.user_rows(1)}, 32),
+                                           batch({ds.user_rows(0), ds.user_rows(1)}, 32)};
+  const std::vector<BatchTensors> shorts = {batch({ds.user_rows(1)}, 8),
+                                            batch({ds.user_rows(0), ds.user_rows(1)}, 8)};
+  const auto [long_vec, short_vec] = model.encode_batches(longs, shorts);
+  const auto one_by_one_long =
+      torch::cat({model.encode_long(longs[0]), model.encode_long(longs[1])});
+  const auto one_by_one_short =
+      torch::cat({model.encode_short(shorts[0]), model.encode_short(shorts[1])});
+  ASSERT_EQ(long_vec.sizes(), (std::vector<int64_t>{3, 16}));
+  EXPECT_LT((long_vec - one_by_one_long).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((short_vec - one_by_one_short).abs().max().item<double>(), 1e-5);
+}
+
 TEST(Tower, RecencyPositionsReachTheOutput) {
   // The most recent interaction has position 1: changing row 1 of the position table changes
   // the output, changing a row beyond the longest sequence does not.

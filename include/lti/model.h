@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lti/atomic_file.h"
@@ -23,6 +24,12 @@ class UserInterestModel {
   // Feature embedding -> MoE -> tower: [B, H] fp32 vectors, computed in precision().
   torch::Tensor encode_long(const BatchTensors& batch);
   torch::Tensor encode_short(const BatchTensors& batch);
+  // Training's step: the long vectors of `longs` and the short vectors of `shorts`, each
+  // concatenated in order ([sum B, H] fp32). One MoE pass routes the tokens of every batch
+  // (per token, so the result is that of encode_long/encode_short batch by batch), rather than
+  // one pass of its 100 experts per batch.
+  std::pair<torch::Tensor, torch::Tensor> encode_batches(const std::vector<BatchTensors>& longs,
+                                                         const std::vector<BatchTensors>& shorts);
 
   void to(const torch::Device& device);
   // kBf16: autocast while encoding (precision.h); the weights stay fp32 either way.
