@@ -246,11 +246,18 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // Every rank takes the same decision on the mean loss of the global batch.
   if (group_) value = group_->sum(value) / group_->size();
   if (!std::isfinite(value)) return value;
-  step_loss.backward();
   if (gathered.all.defined()) {
-    auto from_all_queries = gathered.all.grad();
+    // The gradient that every rank's queries send this rank's short vectors (summed over the
+    // ranks), then one backward pass for the loss and those short vectors together: the long
+    // and short vectors share one MoE pass, so their graph can only be walked once.
+    auto from_all_queries =
+        torch::autograd::grad({step_loss}, {gathered.all}, {}, /*retain_graph=*/true)[0];
     group_->sum_in_place(from_all_queries);
-    short_vec.backward(from_all_queries.narrow(0, gathered.offset, short_vec.size(0)));
+    torch::autograd::backward({step_loss, short_vec},
+                              {torch::ones_like(step_loss),
+                               from_all_queries.narrow(0, gathered.offset, short_vec.size(0))});
+  } else {
+    step_loss.backward();
   }
   if (group_) group_->average_gradients(parameters);
   optimizer_->step();
