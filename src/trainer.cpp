@@ -176,12 +176,15 @@ EpochBatches Trainer::global_batches(int64_t epoch) const {
   plan.window_batches = static_cast<size_t>(options_.train.sort_window);
   plan.min_last_batch = 2 * ranks;  // every rank needs two users: a negative is another user
   plan.seed = options_.train.seed;
-  // A user's padded length is that of its long part, which dominates the step's cost.
+  // A user's padded length is that of its long part, which dominates the step's cost (only
+  // sorting windows read it).
   std::vector<size_t> cost;
-  cost.reserve(train_users_.size());
-  for (const size_t u : train_users_)
-    cost.push_back(std::min<size_t>(training_split(u, epoch).long_part.size(),
-                                    static_cast<size_t>(options_.model.n_max)));
+  if (plan.window_batches > 0) {
+    cost.reserve(train_users_.size());
+    for (const size_t u : train_users_)
+      cost.push_back(std::min<size_t>(training_split(u, epoch).long_part.size(),
+                                      static_cast<size_t>(options_.model.n_max)));
+  }
   EpochBatches e = plan_epoch(train_users_, cost, plan, static_cast<uint64_t>(epoch));
   if (options_.train.max_steps_per_epoch > 0 &&
       static_cast<int64_t>(e.batches.size()) > options_.train.max_steps_per_epoch)
@@ -222,8 +225,8 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   // gradients, repeats an uninterrupted one exactly.
   const auto parameters = model_->parameters();
   for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
-  // Chunk by chunk, then one loss over the step: user i's long and short vectors stay in the
-  // same row, which is all the losses need.
+  // The step's chunks in one call (one MoE pass), then one loss over the step: user i's long
+  // and short vectors are in the same row, which is all the losses need.
   std::vector<BatchTensors> long_in, short_in;
   for (size_t c = 0; c < batch.long_chunks.size(); ++c) {
     long_in.push_back(BatchTensors::from(batch.long_chunks[c], device_));

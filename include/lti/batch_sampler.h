@@ -34,7 +34,8 @@ struct BatchPlan {
 };
 
 // The epoch's batches of `users` (`cost[i]` is the padded length users[i] takes, e.g. its long
-// part's capped length). Deterministic for (plan, epoch); the same on every rank.
+// part's capped length; read only when window_batches > 0, so it may be empty otherwise).
+// Deterministic for (plan, epoch); the same on every rank.
 EpochBatches plan_epoch(const std::vector<size_t>& users, const std::vector<size_t>& cost,
                         const BatchPlan& plan, uint64_t epoch);
 
