@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <numeric>
 
 #include "lti/batch.h"
+#include "lti/batch_sampler.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
 
@@ -77,18 +77,16 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
     return (model.feature_embedding(b) * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   };
   // Longest first, so that users of similar length share a batch and its padded length;
-  // `order` holds positions in `users`, and the rows are put back in that order at the end.
-  std::vector<int64_t> order(users.size());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return data.user_rows(users[static_cast<size_t>(a)]).size() >
-           data.user_rows(users[static_cast<size_t>(b)]).size();
-  });
-  for (size_t begin = 0; begin < users.size(); begin += static_cast<size_t>(batch_size)) {
-    const size_t end = std::min(users.size(), begin + static_cast<size_t>(batch_size));
+  // `order` collects the positions in `users` batch by batch, to put the rows back at the end.
+  std::vector<size_t> lengths;
+  for (const size_t u : users) lengths.push_back(data.user_rows(u).size());
+  std::vector<int64_t> order;
+  for (const std::vector<size_t>& batch_users :
+       chunks_by_length(lengths, static_cast<size_t>(batch_size))) {
     std::vector<RowRange> long_parts, short_parts;
-    for (size_t i = begin; i < end; ++i) {
-      const UserSplit s = split_user(data.user_rows(users[static_cast<size_t>(order[i])]));
+    for (const size_t i : batch_users) {
+      order.push_back(static_cast<int64_t>(i));
+      const UserSplit s = split_user(data.user_rows(users[i]));
       long_parts.push_back(s.long_part);
       short_parts.push_back(s.short_part);
     }

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "lti/batch.h"
+#include "lti/batch_sampler.h"
 #include "lti/interrupt.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
@@ -24,32 +25,28 @@ std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedD
   const size_t dim = static_cast<size_t>(config.hidden_dim);
   const size_t users = user_indices.size();
   std::vector<float> vectors(users * dim);
-  // Longest first: users of similar length share a batch and its padded length. `order` holds
+  // Longest first: users of similar length share a batch and its padded length. A batch holds
   // positions in user_indices.
-  std::vector<size_t> order(users);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return data.user_rows(user_indices[a]).size() > data.user_rows(user_indices[b]).size();
-  });
+  std::vector<size_t> lengths;
+  for (const size_t u : user_indices) lengths.push_back(data.user_rows(u).size());
   model.train(false);
   c10::InferenceMode inference;
-  const size_t step = static_cast<size_t>(batch_size);
-  for (size_t begin = 0; begin < users; begin += step) {
+  size_t done = 0;
+  for (const std::vector<size_t>& batch_users :
+       chunks_by_length(lengths, static_cast<size_t>(batch_size))) {
     if (stop_signal() != 0)
-      throw_if_stop_requested("stopped during inference, after " + std::to_string(begin) + " of " +
+      throw_if_stop_requested("stopped during inference, after " + std::to_string(done) + " of " +
                               std::to_string(users) + " users; nothing was written");
-    const size_t end = std::min(users, begin + step);
     std::vector<RowRange> sequences;
-    for (size_t i = begin; i < end; ++i)
-      sequences.push_back(data.user_rows(user_indices[order[i]]));
+    for (const size_t i : batch_users) sequences.push_back(data.user_rows(user_indices[i]));
     const auto batch =
         make_batch(data, sequences, static_cast<size_t>(config.n_max), kBatchLongest);
     const auto out =
         model.encode_long(BatchTensors::from(batch, device)).to(torch::kCPU).contiguous();
     const float* values = out.data_ptr<float>();
-    for (size_t i = begin; i < end; ++i)
-      std::copy(values + (i - begin) * dim, values + (i - begin + 1) * dim,
-                &vectors[order[i] * dim]);
+    for (size_t row = 0; row < batch_users.size(); ++row)
+      std::copy(values + row * dim, values + (row + 1) * dim, &vectors[batch_users[row] * dim]);
+    done += batch_users.size();
   }
   return vectors;
 }

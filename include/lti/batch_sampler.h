@@ -39,9 +39,10 @@ struct BatchPlan {
 EpochBatches plan_epoch(const std::vector<size_t>& users, const std::vector<size_t>& cost,
                         const BatchPlan& plan, uint64_t epoch);
 
-// Within one step: the positions 0..n-1 of its users, longest first (stable), cut into chunks
-// of at most `chunk_size`. Each chunk pads only to its own longest member, while the step's
-// loss still spans all its users (Trainer): the negatives stay those of the random batch.
+// The positions 0..n-1 of users with these lengths, longest first (stable), cut into chunks of
+// at most `chunk_size`: each chunk pads only to its own longest member. A training step's
+// chunks (its loss still spans all its users, so the negatives stay those of the random batch),
+// and the inference batches of eval and export.
 std::vector<std::vector<size_t>> chunks_by_length(const std::vector<size_t>& lengths,
                                                   size_t chunk_size);
 

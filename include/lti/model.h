@@ -21,7 +21,7 @@ class UserInterestModel {
  public:
   explicit UserInterestModel(const ModelConfig& config);
 
-  // Feature embedding -> MoE -> tower: [B, H] fp32 vectors, computed in precision().
+  // Feature embedding -> MoE -> tower: [B, H] fp32 vectors, computed in the set precision.
   torch::Tensor encode_long(const BatchTensors& batch);
   torch::Tensor encode_short(const BatchTensors& batch);
   // Training's step: the long vectors of `longs` and the short vectors of `shorts`, each
@@ -34,7 +34,6 @@ class UserInterestModel {
   void to(const torch::Device& device);
   // kBf16: autocast while encoding (precision.h); the weights stay fp32 either way.
   void set_precision(Precision precision) { precision_ = precision; }
-  Precision precision() const { return precision_; }
   void train(bool on = true);
   std::vector<torch::Tensor> parameters() const;
   std::vector<torch::Tensor> buffers() const;  // the MoE's load and bias
