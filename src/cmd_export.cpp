@@ -17,6 +17,7 @@
 #include "lti/interrupt.h"
 #include "lti/launch.h"
 #include "lti/redis_client.h"
+#include "lti/redis_cluster.h"
 #include "lti/runtime.h"
 #include "lti/time_util.h"
 #include "lti/trainer.h"
@@ -40,7 +41,7 @@ std::string model_fingerprint(const std::string& save_dir) {
 
 // --since refreshes the vectors of the model already in Redis: refuse any other model, whose
 // vectors would be mixed with the old ones.
-void refuse_refresh_of_another_model(RedisClient& redis, const WriteOptions& write) {
+void refuse_refresh_of_another_model(RedisStore& redis, const WriteOptions& write) {
   std::string in_redis, where;
   if (write.layout == KeyLayout::kVersioned) {
     where = current_key(write);
@@ -78,6 +79,8 @@ void add_export_command(CLI::App& app, Action& slot) {
     std::string data_path = "DATA/train_user";
     std::string save_dir = "saved_models";
     std::string redis = "localhost:6379";
+    bool cluster = false;
+    double cluster_retry = 60;
     int db = -1;
     std::string password_file;
     std::string key_prefix;
@@ -107,7 +110,18 @@ void add_export_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_option("--redis", opt->redis,
                   "Redis address: host:port or redis://host:port/db (redis://:password@... only "
-                  "in a config file)")
+                  "in a config file). A Redis Cluster is detected (INFO cluster) and written "
+                  "through its slot map; list several of its nodes, comma-separated, so that "
+                  "any one of them can answer first: host:port,host:port,...")
+      ->capture_default_str();
+  cmd->add_flag("--cluster", opt->cluster,
+                "Treat --redis as a Redis Cluster without asking INFO (fails clearly if it is "
+                "not one)");
+  cmd->add_option("--cluster_retry", opt->cluster_retry,
+                  "Redis Cluster: seconds a write is retried through redirections, a failover "
+                  "(a replica promoted after a master died) or a cluster that is down, before "
+                  "the export fails")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--db", opt->db, "Redis database number (overrides the one in --redis)");
   cmd->add_option("--redis_password_file", opt->password_file,
@@ -154,8 +168,10 @@ void add_export_command(CLI::App& app, Action& slot) {
   cmd->callback([opt, &slot] {
     slot = [opt] {
       RedisOptions redis_options;
-      redis_options.address = RedisAddress::parse(opt->redis);
-      if (opt->db >= 0) redis_options.address.db = opt->db;
+      std::vector<RedisAddress> addresses = parse_redis_addresses(opt->redis);
+      if (opt->db >= 0)
+        for (RedisAddress& a : addresses) a.db = opt->db;
+      redis_options.address = addresses.front();
       if (!redis_options.address.password.empty()) {
         // A password typed on the command line is visible to every user of the machine (ps);
         // in a config file it is as private as the file.
@@ -206,7 +222,9 @@ void add_export_command(CLI::App& app, Action& slot) {
         model->set_precision(resolve_precision(opt->precision, device));
         write.model_fingerprint = model_fingerprint(opt->save_dir);
       }
-      RedisClient redis(redis_options);
+      const std::unique_ptr<RedisStore> redis_store =
+          open_redis(addresses, redis_options, opt->cluster, opt->cluster_retry);
+      RedisStore& redis = *redis_store;
       if (since) refuse_refresh_of_another_model(redis, write);
       ReadOptions read_options;
       read_options.strict = opt->strict;
@@ -239,17 +257,22 @@ void add_export_command(CLI::App& app, Action& slot) {
       const double inference_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const size_t users = users_here.size();
-      spdlog::info("computed {} vectors in {:.1f} s ({:.0f} users/s); writing to Redis at {}",
-                   users, inference_seconds, users / inference_seconds,
-                   redis_options.address.to_string());
+      spdlog::info("computed {} vectors in {:.1f} s ({:.0f} users/s); writing to {}", users,
+                   inference_seconds, users / inference_seconds, redis.describe());
       const WriteReport report = write_vectors(
           redis, raw_ids_here, vectors, static_cast<size_t>(model->config().hidden_dim), write);
       std::cout << fmt::format(
           "users expected {}, written {}, failed {}; inference {:.1f} s ({:.0f} users/s), "
-          "write {:.1f} s ({:.0f} users/s); redis {} reconnect(s); metadata key {}\n",
+          "write {:.1f} s ({:.0f} users/s); {}; metadata key {}\n",
           report.expected, report.written, report.expected - report.written, inference_seconds,
           users / inference_seconds, report.seconds,
-          report.written / std::max(report.seconds, 1e-9), redis.reconnects(), meta_key(write));
+          report.written / std::max(report.seconds, 1e-9), redis.activity(), meta_key(write));
+      if (report.per_node.size() > 1) {
+        std::string per_node;
+        for (const auto& [node, count] : report.per_node)
+          per_node += fmt::format("{}{} {}", per_node.empty() ? "" : ", ", node, count);
+        std::cout << "users per node: " << per_node << "\n";
+      }
       if (since)
         std::cout << fmt::format("refresh since {}: {} user(s) recomputed, {} skipped\n",
                                  format_hour(*since), report.written, inactive);

@@ -102,6 +102,45 @@ struct ReplyDeleter {
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
+RedisValue to_value(const redisReply* r) {
+  RedisValue v;
+  switch (r->type) {
+    case REDIS_REPLY_STATUS:
+      v.type = RedisValue::Type::kStatus;
+      break;
+    case REDIS_REPLY_STRING:
+      v.type = RedisValue::Type::kString;
+      break;
+    case REDIS_REPLY_ERROR:
+      v.type = RedisValue::Type::kError;
+      break;
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::kInteger;
+      v.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::kArray;
+      for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(to_value(r->element[i]));
+      break;
+    default:
+      v.type = RedisValue::Type::kNil;
+  }
+  v.text = reply_text(r);
+  return v;
+}
+
+struct Argv {
+  explicit Argv(const std::vector<std::string>& args) {
+    for (const auto& a : args) {
+      pointers.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+  }
+  int count() const { return static_cast<int>(pointers.size()); }
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+};
+
 }  // namespace
 
 RedisClient::RedisClient(RedisOptions options) : options_(std::move(options)) {
@@ -163,34 +202,52 @@ void RedisClient::connect() {
         (options_.password.empty() ? " (set REDISCLI_AUTH or --redis_password_file)" : ""));
 }
 
-std::string RedisClient::command(const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> len;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    len.push_back(a.size());
-  }
+RedisValue RedisClient::call(const std::vector<std::string>& args) {
+  Argv argv(args);
   Reply r(static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data())));
+      redisCommandArgv(context_, argv.count(), argv.pointers.data(), argv.lengths.data())));
   if (!r)
     throw RedisError(std::string("Redis command ") + args.at(0) + " failed: " + context_->errstr);
-  if (r->type == REDIS_REPLY_ERROR)
-    throw RedisError("Redis answered " + args.at(0) + " with: " + reply_text(r.get()));
-  return reply_text(r.get());
+  return to_value(r.get());
+}
+
+std::string RedisClient::command(const std::vector<std::string>& args) {
+  const RedisValue reply = call(args);
+  if (reply.is_error()) throw RedisError("Redis answered " + args.at(0) + " with: " + reply.text);
+  return reply.text;
+}
+
+void RedisClient::append(const std::vector<std::string>& args) {
+  Argv argv(args);
+  if (redisAppendCommandArgv(context_, argv.count(), argv.pointers.data(), argv.lengths.data()) !=
+      REDIS_OK)
+    throw RedisError(std::string("Redis pipeline failed: ") + context_->errstr);
+}
+
+bool RedisClient::flush(std::string& error) {
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      error = context_->errstr;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RedisClient::read(RedisValue& reply, std::string& error) {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+    error = context_->errstr;
+    return false;
+  }
+  Reply r(static_cast<redisReply*>(raw));
+  reply = to_value(r.get());
+  return true;
 }
 
 void RedisClient::pipeline(const std::vector<std::vector<std::string>>& commands) {
-  for (const auto& args : commands) {
-    std::vector<const char*> argv;
-    std::vector<size_t> len;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      len.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), len.data()) !=
-        REDIS_OK)
-      throw RedisError(std::string("Redis pipeline failed: ") + context_->errstr);
-  }
+  for (const auto& args : commands) append(args);
   for (const auto& args : commands) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK)
@@ -219,6 +276,23 @@ std::pair<std::string, std::vector<std::string>> RedisClient::scan(const std::st
   return page;
 }
 
+void RedisClient::for_each_key(const std::string& pattern, const KeyPage& page) {
+  std::string cursor = "0";
+  do {
+    auto [next, keys] = scan(cursor, pattern, 1000);
+    if (!keys.empty()) page(keys);
+    cursor = next;
+  } while (cursor != "0");
+}
+
+std::vector<std::pair<std::string, uint64_t>> RedisClient::written_per_node() const {
+  return {{options_.address.host + ":" + std::to_string(options_.address.port), written_}};
+}
+
+std::string RedisClient::activity() const {
+  return "redis " + std::to_string(reconnects_) + " reconnect(s)";
+}
+
 bool RedisClient::try_send(const std::vector<SetCommand>& commands, int64_t ttl,
                            std::string& error) {
   if (!context_ || context_->err) {
@@ -234,14 +308,7 @@ bool RedisClient::try_send(const std::vector<SetCommand>& commands, int64_t ttl,
       return false;
     }
   }
-  int done = 0;
-  while (!done) {
-    if (redisBufferWrite(context_, &done) != REDIS_OK) {
-      error = context_->errstr;
-      return false;
-    }
-  }
-  return true;
+  return flush(error);
 }
 
 bool RedisClient::try_receive(const std::vector<SetCommand>& commands, std::string& error) {
@@ -305,13 +372,8 @@ size_t RedisClient::acknowledge_oldest() {
   while (!try_receive(unacknowledged_.front(), error)) recover(error);
   const size_t n = unacknowledged_.front().size();
   unacknowledged_.pop_front();
+  written_ += n;
   return n;
-}
-
-void RedisClient::set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds) {
-  while (!unacknowledged_.empty()) acknowledge_oldest();
-  send(commands, ttl_seconds);
-  acknowledge_oldest();
 }
 
 }  // namespace lti

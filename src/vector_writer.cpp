@@ -94,12 +94,10 @@ std::string literal_prefix_pattern(const std::string& text) {
 // Versioned layout, once this export's keys and metadata are written: when every shard's
 // metadata key of this version is there, point lti:current at it (one SET: every reader moves
 // at once) and let the previous version's keys expire.
-void switch_version(RedisClient& redis, const WriteOptions& options, WriteReport& report) {
-  if (options.shards > 1) {
-    std::vector<std::string> exists{"EXISTS"};
-    for (int s = 0; s < options.shards; ++s) exists.push_back(shard_meta_key(options, s));
-    if (std::stoi(redis.command(exists)) < options.shards) return;  // the last shard switches
-  }
+void switch_version(RedisStore& redis, const WriteOptions& options, WriteReport& report) {
+  // One EXISTS a key: in a cluster the shards' metadata keys live on different slots.
+  for (int s = 0; s < options.shards && options.shards > 1; ++s)
+    if (redis.command({"EXISTS", shard_meta_key(options, s)}) == "0") return;  // the last switches
   const std::string previous = redis.command({"GET", current_key(options)});
   redis.command({"SET", current_key(options), options.model_fingerprint});
   report.switched = true;
@@ -107,27 +105,26 @@ void switch_version(RedisClient& redis, const WriteOptions& options, WriteReport
   report.previous_version = previous;
   WriteOptions old = options;
   old.model_fingerprint = previous;
-  const std::string pattern = literal_prefix_pattern(user_key_prefix(old));
-  std::string cursor = "0";
-  do {
-    auto [next, keys] = redis.scan(cursor, pattern, 1000);
-    std::vector<std::vector<std::string>> expire;
-    for (const std::string& key : keys)
-      expire.push_back(options.keep_previous_seconds > 0
-                           ? std::vector<std::string>{"EXPIRE", key,
-                                                      std::to_string(options.keep_previous_seconds)}
-                           : std::vector<std::string>{"UNLINK", key});
-    redis.pipeline(expire);
-    report.previous_keys += keys.size();
-    cursor = next;
-  } while (cursor != "0");
+  redis.for_each_key(literal_prefix_pattern(user_key_prefix(old)),
+                     [&](const std::vector<std::string>& keys) {
+                       std::vector<std::vector<std::string>> expire;
+                       for (const std::string& key : keys)
+                         expire.push_back(
+                             options.keep_previous_seconds > 0
+                                 ? std::vector<std::string>{"EXPIRE", key,
+                                                            std::to_string(
+                                                                options.keep_previous_seconds)}
+                                 : std::vector<std::string>{"UNLINK", key});
+                       redis.pipeline(expire);
+                       report.previous_keys += keys.size();
+                     });
 }
 
 }  // namespace
 
 std::string meta_key(const WriteOptions& options) { return shard_meta_key(options, options.shard); }
 
-WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_raw_ids,
+WriteReport write_vectors(RedisStore& redis, const std::vector<uint64_t>& user_raw_ids,
                           const std::vector<float>& vectors, size_t dim,
                           const WriteOptions& options) {
   WriteReport report;
@@ -181,7 +178,10 @@ WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_
       meta["shard"] = options.shard;
       meta["shards"] = options.shards;
     }
-    redis.set_all({SetCommand{meta_key(options), meta.dump()}}, options.ttl_seconds);
+    report.per_node = redis.written_per_node();
+    std::vector<std::string> set_meta{"SET", meta_key(options), meta.dump()};
+    if (options.ttl_seconds > 0) set_meta.insert(set_meta.end(), {"EX", std::to_string(options.ttl_seconds)});
+    redis.command(set_meta);
     if (options.layout == KeyLayout::kVersioned && options.switch_version)
       switch_version(redis, options, report);
   } catch (const RedisError& e) {

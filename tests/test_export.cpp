@@ -13,6 +13,7 @@
 #include "lti/tensor_batch.h"
 #include "lti/trainer.h"
 #include "lti/user_vectors.h"
+#include "lti/redis_client.h"
 #include "lti/vector_writer.h"
 #include "model_fixtures.h"
 #include "redis_server.h"

@@ -12,8 +12,11 @@
 #include <tuple>
 #include <vector>
 
+#include "lti/errors.h"
 #include "lti/redis_client.h"
+#include "lti/redis_cluster.h"
 #include "lti/time_util.h"
+#include "redis_cluster.h"
 #include "redis_server.h"
 #include "test_util.h"
 
@@ -192,4 +195,43 @@ TEST_F(ExportLayouts, SinceRewritesExactlyTheActiveUsersAndRefusesAnotherModel) 
   EXPECT_NE(out.find("Redis holds no exported model (lti:meta is missing)"), std::string::npos)
       << out;
   EXPECT_EQ(run_command(export_args("a", empty.port(), "--since yesterday"), out), 2) << out;
+}
+
+TEST_F(ExportLayouts, IntoAClusterFoundFromOneAddressEqualToOneServer) {
+  lti::test::RedisServer single;
+  lti::test::RedisClusterServers cluster("cluster-secret");
+  std::string out;
+  ASSERT_EQ(run_command(export_args("a", single.port(), ""), out), 0) << out;
+  const std::string auth = "REDISCLI_AUTH=" + cluster.password() + " ";
+  // One node's address: the cluster is detected and written through its slot map.
+  ASSERT_EQ(run_command(auth + export_args("a", cluster.port(0), "--layout versioned"), out), 0)
+      << out;
+  EXPECT_NE(out.find("is a Redis Cluster node"), std::string::npos) << out;
+  EXPECT_NE(out.find("users expected 300, written 300, failed 0"), std::string::npos) << out;
+  const size_t per_node = out.find("users per node: ");
+  ASSERT_NE(per_node, std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin() + static_cast<std::ptrdiff_t>(per_node),
+                       std::find(out.begin() + static_cast<std::ptrdiff_t>(per_node), out.end(), '\n'),
+                       ','),
+            2)
+      << out;  // three masters
+
+  // Every user's vector in the cluster equals the one-server export's.
+  auto one = client(single.port());
+  lti::RedisClusterClient reader({lti::RedisAddress::parse("127.0.0.1:" + std::to_string(cluster.port(3)))},
+                                 cluster.options(cluster.port(3)));
+  const std::string version = reader.command({"GET", "lti:current"});
+  ASSERT_EQ(version.size(), 16u);
+  for (const auto& [id, hour] : last_hour_of_users())
+    ASSERT_EQ(reader.command({"GET", version + ":" + id}), one.command({"GET", id})) << id;
+
+  // A cluster has only database 0; a node that is not a cluster's with --cluster is refused.
+  EXPECT_EQ(run_command(auth + export_args("a", cluster.port(0), "--db 2"), out), lti::kExitUsage)
+      << out;
+  EXPECT_NE(out.find("SELECT is refused in cluster mode"), std::string::npos) << out;
+  EXPECT_EQ(run_command(export_args("a", single.port(), "--cluster"), out), lti::kExitRedis) << out;
+  EXPECT_NE(out.find("not a cluster node"), std::string::npos) << out;
+  // Without the password the cluster refuses, clearly.
+  EXPECT_EQ(run_command(export_args("a", cluster.port(0), ""), out), lti::kExitRedis) << out;
+  EXPECT_NE(out.find("NOAUTH"), std::string::npos) << out;
 }

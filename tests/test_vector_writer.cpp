@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lti/rng.h"
+#include "lti/redis_client.h"
 #include "lti/vector_writer.h"
 #include "redis_server.h"
 

@@ -12,14 +12,11 @@
 #include <vector>
 
 #include "lti/errors.h"
+#include "lti/redis_store.h"
 
 struct redisContext;
 
 namespace lti {
-
-struct RedisError : Error {
-  explicit RedisError(const std::string& m) : Error(kExitRedis, m) {}
-};
 
 struct RedisAddress {
   std::string host = "127.0.0.1";
@@ -40,42 +37,50 @@ struct RedisOptions {
   double first_backoff_seconds = 0.2;
 };
 
-// One SET command: key and value (the TTL is per batch).
-struct SetCommand {
-  std::string key;
-  std::string value;
+// A whole reply, nested arrays included (CLUSTER SLOTS answers with one).
+struct RedisValue {
+  enum class Type { kStatus, kString, kInteger, kNil, kError, kArray };
+  Type type = Type::kNil;
+  std::string text;  // status, string or error text; the integer as text
+  int64_t integer = 0;
+  std::vector<RedisValue> elements;
+  bool is_error() const { return type == Type::kError; }
 };
 
-class RedisClient {
+// One Redis server.
+class RedisClient final : public RedisStore {
  public:
   explicit RedisClient(RedisOptions options);  // connects; throws RedisError
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
-  // Sends SET key value [EX ttl] for every command as one pipeline and reads every reply.
-  // A lost connection is re-established (with backoff) and the whole batch re-sent: SET is
-  // idempotent. Throws RedisError when Redis answers with an error (e.g. READONLY, OOM) or
-  // stays unreachable.
-  void set_all(const std::vector<SetCommand>& commands, int64_t ttl_seconds);
+  // RedisStore. Keeping two batches in flight lets Redis work on one while the next is sent.
+  // A lost connection is re-established (with backoff) and every unacknowledged batch re-sent:
+  // SET is idempotent. An error reply (e.g. READONLY, OOM) throws RedisError.
+  void send(std::vector<SetCommand> batch, int64_t ttl_seconds) override;
+  size_t acknowledge_oldest() override;
+  size_t in_flight() const override { return unacknowledged_.size(); }
+  std::string command(const std::vector<std::string>& args) override;  // any command
+  void pipeline(const std::vector<std::vector<std::string>>& commands) override;
+  void for_each_key(const std::string& pattern, const KeyPage& page) override;
+  std::vector<std::pair<std::string, uint64_t>> written_per_node() const override;
+  std::string activity() const override;
+  std::string describe() const override { return "Redis at " + options_.address.to_string(); }
 
-  // Pipelining across batches: send() hands a batch to Redis at once without waiting for its
-  // replies, acknowledge_oldest() reads the replies of the oldest batch still unacknowledged
-  // and returns its size. Keeping two batches in flight lets Redis work on one while the next
-  // is sent. On a lost connection every unacknowledged batch is re-sent after reconnecting.
-  void send(std::vector<SetCommand> batch, int64_t ttl_seconds);
-  size_t acknowledge_oldest();
-  size_t in_flight() const { return unacknowledged_.size(); }
-
-  // Any single command; returns the reply as text (status, string or integer).
-  std::string command(const std::vector<std::string>& args);
-  // Several commands as one pipeline; every reply checked (RedisError on an error reply).
-  void pipeline(const std::vector<std::vector<std::string>>& commands);
   // One SCAN step over the keys matching `pattern`: the next cursor ("0" at the end) and keys.
   std::pair<std::string, std::vector<std::string>> scan(const std::string& cursor,
                                                         const std::string& pattern, int count);
-
   uint64_t reconnects() const { return reconnects_; }
+
+  // Raw access, for the cluster client, which routes and retries itself: call() sends one
+  // command and returns its whole reply (error replies included); append() queues a command,
+  // flush() writes the queue, read() takes the next reply. call() throws RedisError and
+  // flush()/read() return false (with `error`) when the connection fails.
+  RedisValue call(const std::vector<std::string>& args);
+  void append(const std::vector<std::string>& args);
+  bool flush(std::string& error);
+  bool read(RedisValue& reply, std::string& error);
 
  private:
   void connect();
@@ -89,6 +94,7 @@ class RedisClient {
   uint64_t reconnects_ = 0;
   std::deque<std::vector<SetCommand>> unacknowledged_;
   int64_t pipeline_ttl_ = 0;
+  uint64_t written_ = 0;
 };
 
 // Reads a password file (first line, without its newline). Throws Error(kExitUsage).

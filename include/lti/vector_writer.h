@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lti/redis_client.h"
+#include "lti/redis_store.h"
 
 namespace lti {
 
@@ -57,13 +57,15 @@ struct WriteReport {
   bool switched = false;
   std::string previous_version;
   uint64_t previous_keys = 0;
+  // Users acknowledged per server "host:port" (one entry for a single server).
+  std::vector<std::pair<std::string, uint64_t>> per_node;
 };
 
 // Writes vectors[i * dim .. (i + 1) * dim) under user_key_prefix + user_raw_ids[i], then the
 // metadata key (JSON: dimension, format, users, model fingerprint, time) and, in the versioned
 // layout, switches lti:current once every shard's metadata key is there.
 // On failure throws RedisError saying how many users were written and that a rerun is safe.
-WriteReport write_vectors(RedisClient& redis, const std::vector<uint64_t>& user_raw_ids,
+WriteReport write_vectors(RedisStore& redis, const std::vector<uint64_t>& user_raw_ids,
                           const std::vector<float>& vectors, size_t dim,
                           const WriteOptions& options);
 
