@@ -236,6 +236,24 @@ TEST_F(RedisClusterExport, VersionedLayoutSwitchesOnceAndTheOldKeysExpire) {
   expect_every_user_read_back("u:model-b:");
 }
 
+TEST(RedisClusterDown, AMasterWithoutReplicaEndsTheExportWithinTheRetryTimeSayingHowManyWereWritten) {
+  RedisClusterServers cluster("", /*masters=*/3, /*replicas=*/0);
+  const Users users = make_users(3000, kDim, 9);
+  RedisClusterClient redis({RedisAddress::parse("127.0.0.1:" + std::to_string(cluster.port(0)))},
+                           cluster.options(cluster.port(0)), /*retry_seconds=*/2);
+  cluster.kill(2);  // its slots have nobody to take them over
+  WriteOptions w;
+  w.batch = 500;
+  try {
+    write_vectors(redis, users.ids, users.values, kDim, w);
+    ADD_FAILURE() << "the export succeeded without a third of the slots";
+  } catch (const RedisError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("still not acknowledged after 2 s"), std::string::npos) << message;
+    EXPECT_NE(message.find(" of 3000 users were written"), std::string::npos) << message;
+  }
+}
+
 TEST_F(RedisClusterExport, ClearRefusals) {
   const RedisAddress seed = RedisAddress::parse("127.0.0.1:" + std::to_string(cluster_->port(0)));
   // One address is enough to detect the cluster.
