@@ -16,6 +16,9 @@
 #       216 categories): no revisits (each item at most once per user), weaker signal (0.5)
 #   b   20,000 users x 300 rows, 600,000 items, 2,000 categories
 #   c   the Tianchi preset (10,000 users, 12.3 M rows, 2.9 M items, 8,916 categories)
+#   s1  short histories: 5,000 users, 50,000 rows (median 6 a user: a long part of ~5, a short
+#       part of 1), 3,000 items, 100 categories
+#   s2  few users: 300 users x 30 rows, 1,000 items, 50 categories
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
 # train on the first CUT_USERS (default 3,840) users of one epoch (30 steps of 128 for the
 # defaults, 15 of 256 for seed.toml); set CUT_USERS=0 for full runs.
@@ -40,6 +43,8 @@ synth_flags() {
     a4) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
     b) echo "--users 20000 --rows 6000000 --items 600000 --categories 2000 --seed 7" ;;
     c) echo "--preset tianchi --seed 11" ;;
+    s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;
+    s2) echo "--users 300 --rows 9000 --items 1000 --categories 50 --seed 22" ;;
     *) echo "unknown regime $1" >&2; return 2 ;;
   esac
 }
@@ -49,7 +54,7 @@ train_flags() {  # variant regime
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case $2 in
-    a*) flags="$flags --val_fraction 0.3" ;;
+    a* | s2) flags="$flags --val_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
   echo "$flags"
