@@ -58,6 +58,14 @@ void add_precision_option(CLI::App* cmd, std::string& precision, const std::stri
       ->capture_default_str();
 }
 
+void add_inference_batch_option(CLI::App* cmd, int64_t& batch_size) {
+  cmd->add_option("--batch_size", batch_size,
+                  "Users per inference batch, sorted by length (0 = automatic: 64 on a CPU, "
+                  "512 on a GPU)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
 int run_cli(int argc, char** argv) {
   mutable_command_line().assign(argv, argv + argc);
   CLI::App app{

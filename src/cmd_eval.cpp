@@ -11,6 +11,7 @@
 #include "lti/model_config.h"
 #include "lti/runtime.h"
 #include "lti/trainer.h"
+#include "lti/user_vectors.h"
 
 namespace lti {
 
@@ -19,7 +20,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
     std::string data_path = "DATA/train_user";
     std::string save_dir = "saved_models";
     double val_fraction = -1;
-    int64_t batch_size = 256;
+    int64_t batch_size = 0;
     std::string device = "auto";
     std::string precision = "fp32";
     int threads = 0;
@@ -39,9 +40,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_option("--val_fraction", opt->val_fraction,
                   "Validation share (default: the one training used, from model.json)");
-  cmd->add_option("--batch_size", opt->batch_size, "Users per inference batch")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_inference_batch_option(cmd, opt->batch_size);
   cmd->add_flag("--json", opt->json, "Print the results as JSON");
 
   cmd->callback([opt, &slot] {
@@ -63,7 +62,8 @@ void add_eval_command(CLI::App& app, Action& slot) {
       if (users.size() < 2)
         throw InputError("evaluation needs at least two validation users; found " +
                          std::to_string(users.size()));
-      const EvalResult result = evaluate(*model, data.data, users, opt->batch_size, device);
+      const EvalResult result =
+          evaluate(*model, data.data, users, inference_batch_size(opt->batch_size, device), device);
       if (opt->json)
         std::cout << result.to_json().dump(2) << "\n";
       else

@@ -85,7 +85,7 @@ void add_export_command(CLI::App& app, Action& slot) {
     std::string password_file;
     std::string key_prefix;
     int64_t ttl = 0;
-    int64_t batch_size = 512;
+    int64_t batch_size = 0;
     size_t write_batch = 1000;
     std::string format = "json";
     std::string shard;
@@ -132,9 +132,7 @@ void add_export_command(CLI::App& app, Action& slot) {
   cmd->add_option("--ttl", opt->ttl, "Expire keys after this many seconds (0 = never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--batch_size", opt->batch_size, "Users per inference batch")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_inference_batch_option(cmd, opt->batch_size);
   cmd->add_option("--write_batch", opt->write_batch, "SET commands per Redis pipeline")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -252,8 +250,8 @@ void add_export_command(CLI::App& app, Action& slot) {
         spdlog::info("shard {} of {}: {} of {} users", shard.index, shard.count, users_here.size(),
                      data.data.num_users());
       const auto start = std::chrono::steady_clock::now();
-      const auto vectors =
-          compute_user_vectors(*model, data.data, users_here, opt->batch_size, device);
+      const auto vectors = compute_user_vectors(
+          *model, data.data, users_here, inference_batch_size(opt->batch_size, device), device);
       const double inference_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const size_t users = users_here.size();

@@ -26,6 +26,8 @@ void add_data_options(CLI::App* cmd, std::string& data_path, bool& strict);
 void add_compute_options(CLI::App* cmd, std::string& device, int& threads);
 // --precision auto|fp32|bf16; `purpose` completes "Arithmetic of the model's ..." in --help.
 void add_precision_option(CLI::App* cmd, std::string& precision, const std::string& purpose);
+// --batch_size for inference (eval, export): users per batch, 0 = automatic.
+void add_inference_batch_option(CLI::App* cmd, int64_t& batch_size);
 
 // The process's command-line arguments (to tell what came from the command line, which every
 // user of the machine can read, from what came from a config file).

@@ -42,9 +42,7 @@ struct RedisClusterClient::Node {
 
 namespace {
 
-bool starts_with(const std::string& text, const char* prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" -> slot, host, port.
 bool parse_redirection(const std::string& text, int& slot, std::string& host, int& port) {
@@ -70,8 +68,10 @@ RedisClusterClient::RedisClusterClient(std::vector<RedisAddress> seeds, RedisOpt
     : options_(std::move(options)), retry_seconds_(retry_seconds), slot_owner_(kClusterSlots, -1) {
   for (const RedisAddress& seed : seeds) {
     if (seed.db != 0)
-      throw Error(kExitUsage, "--redis " + seed.to_string() + ": a Redis Cluster has only database "
-                              "0 (SELECT is refused in cluster mode): drop the /db part and --db");
+      throw Error(kExitUsage,
+                  "--redis " + seed.to_string() +
+                      ": a Redis Cluster has only database "
+                      "0 (SELECT is refused in cluster mode): drop the /db part and --db");
     node_index(seed.host, seed.port);
   }
   std::string error;
@@ -112,7 +112,9 @@ RedisClient* RedisClusterClient::connection(int node, std::string& error) {
   return n.client.get();
 }
 
-void RedisClusterClient::drop_connection(int node) { nodes_[static_cast<size_t>(node)]->client.reset(); }
+void RedisClusterClient::drop_connection(int node) {
+  nodes_[static_cast<size_t>(node)]->client.reset();
+}
 
 bool RedisClusterClient::refresh_map(std::string& error) {
   // Nodes already connected first: after a failover they are the ones alive.
@@ -133,10 +135,11 @@ bool RedisClusterClient::refresh_map(std::string& error) {
       continue;
     }
     if (slots.is_error()) {
-      error = nodes_[static_cast<size_t>(node)]->name() + " answered CLUSTER SLOTS with: " +
-              slots.text + (slots.text.find("disabled") != std::string::npos
-                                ? " (not a cluster node: drop --cluster, give one address)"
-                                : "");
+      error = nodes_[static_cast<size_t>(node)]->name() +
+              " answered CLUSTER SLOTS with: " + slots.text +
+              (slots.text.find("disabled") != std::string::npos
+                   ? " (not a cluster node: drop --cluster, give one address)"
+                   : "");
       continue;
     }
     std::vector<int> owner(kClusterSlots, -1);
@@ -175,9 +178,8 @@ void RedisClusterClient::dispatch(Batch& batch) {
       }
     }
     result.outcome = Outcome::kPending;
-    auto part = std::find_if(batch.parts.begin(), batch.parts.end(), [&](const Part& p) {
-      return p.node == target && p.asking == asking;
-    });
+    auto part = std::find_if(batch.parts.begin(), batch.parts.end(),
+                             [&](const Part& p) { return p.node == target && p.asking == asking; });
     if (part == batch.parts.end())
       part = batch.parts.insert(batch.parts.end(), Part{target, 0, {}, asking});
     part->requests.push_back(i);
@@ -228,8 +230,8 @@ void RedisClusterClient::collect(Batch& batch) {
       const std::vector<std::string>& request = batch.requests[i];
       if (!reply.is_error()) {
         if (request[0] == "SET" && reply.text != "OK")
-          throw RedisError("unexpected reply from " + node.name() + " to SET " + request[1] +
-                           ": " + reply.text);
+          throw RedisError("unexpected reply from " + node.name() + " to SET " + request[1] + ": " +
+                           reply.text);
         result = {Outcome::kDone, part.node, reply.text};
         if (batch.counts_users) ++node.written;
         continue;
@@ -275,10 +277,9 @@ void RedisClusterClient::complete(Batch& batch) {
     }
     if (open == 0) return;
     if (Clock::now() > deadline)
-      throw RedisError("Redis Cluster: " + std::to_string(open) +
-                       " command(s) still not acknowledged after " +
-                       std::to_string(static_cast<int>(retry_seconds_)) + " s of retries (" + why +
-                       ")");
+      throw RedisError(
+          "Redis Cluster: " + std::to_string(open) + " command(s) still not acknowledged after " +
+          std::to_string(static_cast<int>(retry_seconds_)) + " s of retries (" + why + ")");
     if (wait) {
       if (round == 1 || round % 20 == 0)
         spdlog::warn("Redis Cluster: {} command(s) to re-send ({}); retrying for up to {:.0f} s",
@@ -356,10 +357,19 @@ void RedisClusterClient::for_each_key(const std::string& pattern, const KeyPage&
   masters.erase(std::unique(masters.begin(), masters.end()), masters.end());
   for (const int node : masters) {
     if (node < 0) continue;
-    std::string error;
-    RedisClient* c = connection(node, error);
-    if (!c) throw RedisError("Redis Cluster: cannot scan " + nodes_[static_cast<size_t>(node)]->name() + ": " + error);
-    c->for_each_key(pattern, page);
+    // The connection is looked up again for every SCAN step: the page's commands may have
+    // replaced it (SCAN cursors hold no server state, so a new connection continues).
+    std::string cursor = "0";
+    do {
+      std::string error;
+      RedisClient* c = connection(node, error);
+      if (!c)
+        throw RedisError("Redis Cluster: cannot scan " + nodes_[static_cast<size_t>(node)]->name() +
+                         ": " + error);
+      auto [next, keys] = c->scan(cursor, pattern, 1000);
+      if (!keys.empty()) page(keys);
+      cursor = next;
+    } while (cursor != "0");
   }
 }
 

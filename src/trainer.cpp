@@ -24,6 +24,7 @@
 #include "lti/runtime.h"
 #include "lti/sequences.h"
 #include "lti/training_report.h"
+#include "lti/user_vectors.h"
 
 namespace lti {
 
@@ -276,10 +277,11 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
 Trainer::Validation Trainer::validate() {
   Validation v;
   if (val_users_.size() < 2) return v;
-  // The same vectors `lti eval` computes, in training-sized batches; the loss and separation
-  // are taken per batch, as training sees them, with the same negatives every epoch.
+  // The same vectors `lti eval` computes; the loss and separation are taken per training-sized
+  // batch, as training sees them, with the same negatives every epoch.
   const int64_t bs = options_.train.batch_size;
-  const PairVectors pairs = encode_pairs(*model_, data_.data, val_users_, bs, device_, false);
+  const PairVectors pairs = encode_pairs(*model_, data_.data, val_users_,
+                                         inference_batch_size(0, device_), device_, false);
   model_->train(true);
   Rng rng(options_.train.seed, 0xFA11);
   int64_t weight = 0;

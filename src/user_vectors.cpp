@@ -11,6 +11,11 @@
 
 namespace lti {
 
+int64_t inference_batch_size(int64_t requested, const torch::Device& device) {
+  if (requested > 0) return requested;
+  return device.is_cuda() ? 512 : 64;
+}
+
 std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
                                         int64_t batch_size, const torch::Device& device) {
   std::vector<size_t> all(data.num_users());

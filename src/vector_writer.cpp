@@ -105,19 +105,18 @@ void switch_version(RedisStore& redis, const WriteOptions& options, WriteReport&
   report.previous_version = previous;
   WriteOptions old = options;
   old.model_fingerprint = previous;
-  redis.for_each_key(literal_prefix_pattern(user_key_prefix(old)),
-                     [&](const std::vector<std::string>& keys) {
-                       std::vector<std::vector<std::string>> expire;
-                       for (const std::string& key : keys)
-                         expire.push_back(
-                             options.keep_previous_seconds > 0
-                                 ? std::vector<std::string>{"EXPIRE", key,
-                                                            std::to_string(
-                                                                options.keep_previous_seconds)}
-                                 : std::vector<std::string>{"UNLINK", key});
-                       redis.pipeline(expire);
-                       report.previous_keys += keys.size();
-                     });
+  redis.for_each_key(
+      literal_prefix_pattern(user_key_prefix(old)), [&](const std::vector<std::string>& keys) {
+        std::vector<std::vector<std::string>> expire;
+        for (const std::string& key : keys)
+          expire.push_back(
+              options.keep_previous_seconds > 0
+                  ? std::vector<std::string>{"EXPIRE", key,
+                                             std::to_string(options.keep_previous_seconds)}
+                  : std::vector<std::string>{"UNLINK", key});
+        redis.pipeline(expire);
+        report.previous_keys += keys.size();
+      });
 }
 
 }  // namespace
@@ -180,7 +179,8 @@ WriteReport write_vectors(RedisStore& redis, const std::vector<uint64_t>& user_r
     }
     report.per_node = redis.written_per_node();
     std::vector<std::string> set_meta{"SET", meta_key(options), meta.dump()};
-    if (options.ttl_seconds > 0) set_meta.insert(set_meta.end(), {"EX", std::to_string(options.ttl_seconds)});
+    if (options.ttl_seconds > 0)
+      set_meta.insert(set_meta.end(), {"EX", std::to_string(options.ttl_seconds)});
     redis.command(set_meta);
     if (options.layout == KeyLayout::kVersioned && options.switch_version)
       switch_version(redis, options, report);

@@ -21,13 +21,13 @@ class RedisClusterServers {
   explicit RedisClusterServers(std::string password = "", int masters = 3, int replicas = 1)
       : password_(std::move(password)) {
     for (int i = 0; i < masters * (1 + replicas); ++i) {
-      std::vector<std::string> args = {"--cluster-enabled",     "yes",
-                                       "--cluster-config-file", "nodes.conf",
-                                       "--cluster-node-timeout", "1000",
+      std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file",
+                                       "nodes.conf", "--cluster-node-timeout", "1000",
                                        // The bus port must be a free one too (port + 10000 may
                                        // not exist).
-                                       "--cluster-port",        std::to_string(free_loopback_port())};
-      if (!password_.empty()) args.insert(args.end(), {"--requirepass", password_, "--masterauth", password_});
+                                       "--cluster-port", std::to_string(free_loopback_port())};
+      if (!password_.empty())
+        args.insert(args.end(), {"--requirepass", password_, "--masterauth", password_});
       nodes_.push_back(std::make_unique<RedisServer>(args));
     }
     std::string addresses;
@@ -46,13 +46,15 @@ class RedisClusterServers {
   // "127.0.0.1:p1,127.0.0.1:p2,...": every node, for --redis.
   std::string seeds() const {
     std::string text;
-    for (const auto& n : nodes_) text += (text.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n->port());
+    for (const auto& n : nodes_)
+      text += (text.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n->port());
     return text;
   }
   const std::string& password() const { return password_; }
   // "redis-cli -a pw --no-auth-warning "
   std::string cli_prefix() const {
-    return "redis-cli " + (password_.empty() ? std::string() : "-a " + password_ + " --no-auth-warning ");
+    return "redis-cli " +
+           (password_.empty() ? std::string() : "-a " + password_ + " --no-auth-warning ");
   }
 
   RedisOptions options(int port) const {

@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "lti/batch.h"
+#include "lti/redis_client.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
 #include "lti/trainer.h"
 #include "lti/user_vectors.h"
-#include "lti/redis_client.h"
 #include "lti/vector_writer.h"
 #include "model_fixtures.h"
 #include "redis_server.h"
@@ -30,12 +30,13 @@ class ExportTest : public ::testing::Test {
     TrainOptions o = test::tiny_train_options(dir_->file("model"), 1);
     o.train.batch_size = 16;
     Trainer(*data_, o).run();
-    // The same batches (export's default of 512 users) and threads (1) as the export below,
-    // so the in-process vectors are bit-for-bit the ones export computes.
+    // The same batches (export's default on a CPU) and threads (1) as the export below, so
+    // the in-process vectors are bit-for-bit the ones export computes.
     torch::set_num_threads(1);
     Encoders encoders;
     auto model = load_trained_model(dir_->file("model"), torch::kCPU, &encoders);
-    vectors_ = new std::vector<float>(compute_user_vectors(*model, data_->data, 512, torch::kCPU));
+    vectors_ = new std::vector<float>(compute_user_vectors(
+        *model, data_->data, inference_batch_size(0, torch::kCPU), torch::kCPU));
   }
   static void TearDownTestSuite() {
     delete vectors_;

@@ -210,16 +210,18 @@ TEST_F(ExportLayouts, IntoAClusterFoundFromOneAddressEqualToOneServer) {
   EXPECT_NE(out.find("users expected 300, written 300, failed 0"), std::string::npos) << out;
   const size_t per_node = out.find("users per node: ");
   ASSERT_NE(per_node, std::string::npos) << out;
-  EXPECT_EQ(std::count(out.begin() + static_cast<std::ptrdiff_t>(per_node),
-                       std::find(out.begin() + static_cast<std::ptrdiff_t>(per_node), out.end(), '\n'),
-                       ','),
-            2)
+  EXPECT_EQ(
+      std::count(out.begin() + static_cast<std::ptrdiff_t>(per_node),
+                 std::find(out.begin() + static_cast<std::ptrdiff_t>(per_node), out.end(), '\n'),
+                 ','),
+      2)
       << out;  // three masters
 
   // Every user's vector in the cluster equals the one-server export's.
   auto one = client(single.port());
-  lti::RedisClusterClient reader({lti::RedisAddress::parse("127.0.0.1:" + std::to_string(cluster.port(3)))},
-                                 cluster.options(cluster.port(3)));
+  lti::RedisClusterClient reader(
+      {lti::RedisAddress::parse("127.0.0.1:" + std::to_string(cluster.port(3)))},
+      cluster.options(cluster.port(3)));
   const std::string version = reader.command({"GET", "lti:current"});
   ASSERT_EQ(version.size(), 16u);
   for (const auto& [id, hour] : last_hour_of_users())

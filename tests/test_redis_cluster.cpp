@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -64,7 +64,8 @@ class RedisClusterExport : public ::testing::Test {
 
   std::unique_ptr<RedisClusterClient> client(double retry_seconds = 60) {
     return std::make_unique<RedisClusterClient>(
-        std::vector<RedisAddress>{RedisAddress::parse("127.0.0.1:" + std::to_string(cluster_->port(0)))},
+        std::vector<RedisAddress>{
+            RedisAddress::parse("127.0.0.1:" + std::to_string(cluster_->port(0)))},
         cluster_->options(cluster_->port(0)), retry_seconds);
   }
 
@@ -88,11 +89,11 @@ class RedisClusterExport : public ::testing::Test {
     }
     const size_t live = cluster_->masters().front();
     std::string out;
-    const int status = test::run_command(
-        "REDISCLI_AUTH=" + cluster_->password() + " " + LTI_PYTHON + " " + LTI_SOURCE_DIR +
-            "/tests/python/read_cluster.py 127.0.0.1 " + std::to_string(cluster_->port(live)) +
-            " " + dir.file("expected.tsv"),
-        out);
+    const int status =
+        test::run_command("REDISCLI_AUTH=" + cluster_->password() + " " + LTI_PYTHON + " " +
+                              LTI_SOURCE_DIR + "/tests/python/read_cluster.py 127.0.0.1 " +
+                              std::to_string(cluster_->port(live)) + " " + dir.file("expected.tsv"),
+                          out);
     EXPECT_EQ(status, 0) << out;
     EXPECT_NE(out.find("ok " + std::to_string(users_.ids.size())), std::string::npos) << out;
   }
@@ -142,9 +143,13 @@ class KillMasterAfter final : public RedisStore {
   }
   size_t acknowledge_oldest() override { return inner_.acknowledge_oldest(); }
   size_t in_flight() const override { return inner_.in_flight(); }
-  std::string command(const std::vector<std::string>& args) override { return inner_.command(args); }
+  std::string command(const std::vector<std::string>& args) override {
+    return inner_.command(args);
+  }
   void pipeline(const std::vector<std::vector<std::string>>& c) override { inner_.pipeline(c); }
-  void for_each_key(const std::string& p, const KeyPage& page) override { inner_.for_each_key(p, page); }
+  void for_each_key(const std::string& p, const KeyPage& page) override {
+    inner_.for_each_key(p, page);
+  }
   std::vector<std::pair<std::string, uint64_t>> written_per_node() const override {
     return inner_.written_per_node();
   }
@@ -236,7 +241,8 @@ TEST_F(RedisClusterExport, VersionedLayoutSwitchesOnceAndTheOldKeysExpire) {
   expect_every_user_read_back("u:model-b:");
 }
 
-TEST(RedisClusterDown, AMasterWithoutReplicaEndsTheExportWithinTheRetryTimeSayingHowManyWereWritten) {
+TEST(RedisClusterDown,
+     AMasterWithoutReplicaEndsTheExportWithinTheRetryTimeSayingHowManyWereWritten) {
   RedisClusterServers cluster("", /*masters=*/3, /*replicas=*/0);
   const Users users = make_users(3000, kDim, 9);
   RedisClusterClient redis({RedisAddress::parse("127.0.0.1:" + std::to_string(cluster.port(0)))},

@@ -10,6 +10,12 @@
 
 namespace lti {
 
+// Users per inference batch for --batch_size 0 (automatic): 64 on a CPU, 512 on a GPU. On a
+// CPU a batch of 512 users sorted by length still spans lengths from the cap down to the
+// median, so it pads several-fold on logs of short histories, and its attention scores take
+// gigabytes; 64 was measured fastest or within 6% of it (README, export benchmarks).
+int64_t inference_batch_size(int64_t requested, const torch::Device& device);
+
 // Runs feature embedding -> MoE -> long tower in eval mode without gradients over each user's
 // full sequence (most recent N_MAX, padded like training). Returns [num_users * H] floats in
 // user order of `data`. Users are batched by similar length, so padding costs little.
