@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `lti export` inference side by side (issue 13): the lti of an older commit (OLD, default
+# 7b8830f, built beside this checkout as scripts/bench-train.sh does) and this checkout's
+# build/lti in fp32 (the export default) and bf16, on the same data, default model, a redis-server
+# on a free loopback port. Each build exports a model it trained itself for one step (inference
+# cost hardly depends on the weights: only through the experts the router picks). Prints
+# inference users/s and peak RSS.
+#   DATA_DIR=/tmp/lti-bench/quality/data-a1 scripts/bench-export-inference.sh
+#   OLD_LTI=/path/to/old/lti scripts/bench-export-inference.sh   # the Tianchi preset by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${BENCH_DIR:-/tmp/lti-bench}
+OLD=${OLD:-7b8830f}
+DATA_DIR=${DATA_DIR:-$OUT/tianchi}
+mkdir -p "$OUT" "$DATA_DIR"
+[ -n "$(ls "$DATA_DIR"/*.csv 2>/dev/null)" ] || build/lti synth --preset tianchi -o "$DATA_DIR/train.csv"
+OLD_LTI=${OLD_LTI:-$OUT/lti-$OLD/build/lti}
+if [ ! -x "$OLD_LTI" ]; then
+  echo "building lti at $OLD in $OUT/lti-$OLD (once)" >&2
+  git worktree add -f "$OUT/lti-$OLD" "$OLD" >/dev/null
+  cmake -S "$OUT/lti-$OLD" -B "$OUT/lti-$OLD/build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$OUT/lti-$OLD/build" -j2 --target lti >/dev/null
+fi
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --pidfile "$OUT/export-inference-redis.pid" --logfile "$OUT/export-inference-redis.log" --dir "$OUT"
+trap 'kill $(cat "$OUT/export-inference-redis.pid")' EXIT
+for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "| build | inference | peak RSS |"
+echo "|---|---|---|"
+for run in old new-fp32 new-bf16; do
+  case $run in
+    old) exe=$OLD_LTI flags="" ;;
+    new-fp32) exe=build/lti flags="--precision fp32" ;;
+    new-bf16) exe=build/lti flags="--precision bf16" ;;
+  esac
+  model=$OUT/export-inference-model-${run%%-*}
+  [ -d "$model" ] || "$exe" train --data_path "$DATA_DIR" --save_dir "$model" --epochs 1 \
+    --max_steps 1 --batch_size 32 --val_fraction 0 >"$model.log" 2>&1
+  log=$OUT/export-inference-$run.log
+  # shellcheck disable=SC2086
+  /usr/bin/time -f "peak RSS %M KiB" "$exe" export --data_path "$DATA_DIR" --save_dir "$model" \
+    --redis "127.0.0.1:$PORT" $flags >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
+  redis-cli -p "$PORT" flushall >/dev/null
+  echo "| $run | $(grep -o 'inference [0-9.]* s ([0-9]* users/s)' "$log") |" \
+    "$(awk '/peak RSS/ {printf "%.2f GiB", $3 / 1048576}' "$log") |"
+done
