@@ -4,27 +4,19 @@
 # persistence, stopped at the end. REPLICAS=1 gives every master a replica (as in the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}/cluster
 USERS=${USERS:-1000000}
 REPLICAS=${REPLICAS:-0}
 rm -rf "$OUT" && mkdir -p "$OUT"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start() {  # start NAME PORT [ARGS...]
-  local name=$1 port=$2; shift 2
-  mkdir -p "$OUT/$name"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-    --dir "$OUT/$name" --pidfile "$OUT/$name/redis.pid" --logfile "$OUT/$name/redis.log" "$@"
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "redis-server $name did not start" >&2; exit 1
-}
 trap 'for p in "$OUT"/*/redis.pid; do kill "$(cat "$p")" 2>/dev/null || true; done' EXIT
 
 SINGLE=$(free_port)
-start single "$SINGLE"
+start_redis "$OUT/single" "$SINGLE"
 NODES=()
 for i in $(seq $((3 * (1 + REPLICAS)))); do
   PORT=$(free_port)
-  start "node$i" "$PORT" --cluster-enabled yes --cluster-config-file nodes.conf \
+  start_redis "$OUT/node$i" "$PORT" --cluster-enabled yes --cluster-config-file nodes.conf \
     --cluster-port "$(free_port)"
   NODES+=("127.0.0.1:$PORT")
 done

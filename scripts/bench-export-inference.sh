@@ -9,25 +9,17 @@
 #   OLD_LTI=/path/to/old/lti scripts/bench-export-inference.sh   # the Tianchi preset by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}
 OLD=${OLD:-7b8830f}
 DATA_DIR=${DATA_DIR:-$OUT/tianchi}
 mkdir -p "$OUT" "$DATA_DIR"
 [ -n "$(ls "$DATA_DIR"/*.csv 2>/dev/null)" ] || build/lti synth --preset tianchi -o "$DATA_DIR/train.csv"
-OLD_LTI=${OLD_LTI:-$OUT/lti-$OLD/build/lti}
-if [ ! -x "$OLD_LTI" ]; then
-  echo "building lti at $OLD in $OUT/lti-$OLD (once)" >&2
-  git worktree add -f "$OUT/lti-$OLD" "$OLD" >/dev/null
-  cmake -S "$OUT/lti-$OLD" -B "$OUT/lti-$OLD/build" -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$OUT/lti-$OLD/build" -j2 --target lti >/dev/null
-fi
+OLD_LTI=${OLD_LTI:-$(old_lti "$OUT" "$OLD")}
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --pidfile "$OUT/export-inference-redis.pid" --logfile "$OUT/export-inference-redis.log" --dir "$OUT"
-trap 'kill $(cat "$OUT/export-inference-redis.pid")' EXIT
-for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+PORT=$(free_port)
+start_redis "$OUT/export-inference-redis" "$PORT"
+trap 'kill $(cat "$OUT/export-inference-redis/redis.pid")' EXIT
 
 echo "| build | inference | peak RSS |"
 echo "|---|---|---|"

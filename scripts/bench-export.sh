@@ -5,13 +5,12 @@
 #     (USERS/ROWS, default 20,000 users with short histories, small model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}
 mkdir -p "$OUT"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --pidfile "$OUT/redis.pid" --logfile "$OUT/redis.log" --dir "$OUT"
-trap 'kill $(cat "$OUT/redis.pid")' EXIT
-for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+PORT=$(free_port)
+start_redis "$OUT/export-redis" "$PORT"
+trap 'kill $(cat "$OUT/export-redis/redis.pid")' EXIT
 
 echo "== write phase, 1,000,000 users"
 build/bench_redis_write "$PORT" 1000000 128 json

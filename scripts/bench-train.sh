@@ -11,6 +11,7 @@
 #   BREAKDOWN=1 scripts/bench-train.sh           # also build/bench_train's split of a step
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}
 OLD=${OLD:-7b8830f}
 STEPS=${STEPS:-5}
@@ -20,14 +21,7 @@ DATA_DIR=${DATA_DIR:-$OUT/tianchi}
 mkdir -p "$OUT" "$DATA_DIR"
 [ -n "$(ls "$DATA_DIR"/*.csv 2>/dev/null)" ] || build/lti synth --preset tianchi -o "$DATA_DIR/train.csv"
 
-OLD_LTI=${OLD_LTI:-$OUT/lti-$OLD/build/lti}
-if [ ! -x "$OLD_LTI" ]; then  # build the old commit beside this checkout, lti only
-  echo "building lti at $OLD in $OUT/lti-$OLD (once)" >&2
-  git worktree add -f "$OUT/lti-$OLD" "$OLD" >/dev/null
-  cmake -S "$OUT/lti-$OLD" -B "$OUT/lti-$OLD/build" -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$OUT/lti-$OLD/build" -j2 --target lti >/dev/null
-fi
+OLD_LTI=${OLD_LTI:-$(old_lti "$OUT" "$OLD")}
 
 # One epoch of STEPS steps; no validation users, so the run is the steps and the save.
 run() {  # name lti [extra flags]

@@ -1,0 +1,33 @@
+# Shared by the benchmark scripts (sourced, not run).
+
+# A free TCP port on the loopback interface.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_redis DIR PORT [redis-server args...]: a redis-server without persistence on PORT,
+# daemonised, its pid in DIR/redis.pid and log in DIR/redis.log; returns once it answers.
+start_redis() {
+  local dir=$1 port=$2
+  shift 2
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "$@"
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "redis-server on port $port did not start (see $dir/redis.log)" >&2
+  return 1
+}
+
+# old_lti OUT COMMIT: prints the path of the lti executable built at COMMIT, building it once
+# beside this checkout (a git worktree in OUT/lti-COMMIT, lti only).
+old_lti() {
+  local out=$1 commit=$2
+  if [ ! -x "$out/lti-$commit/build/lti" ]; then
+    echo "building lti at $commit in $out/lti-$commit (once)" >&2
+    git worktree add -f "$out/lti-$commit" "$commit" >/dev/null
+    cmake -S "$out/lti-$commit" -B "$out/lti-$commit/build" -DCMAKE_BUILD_TYPE=Release \
+      -DBUILD_TESTING=OFF >/dev/null
+    cmake --build "$out/lti-$commit/build" -j2 --target lti >/dev/null
+  fi
+  echo "$out/lti-$commit/build/lti"
+}
