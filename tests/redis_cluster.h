@@ -24,9 +24,11 @@ class RedisClusterServers {
       // The bus port must be a free one too (port + 10000 may not exist); RedisServer retries
       // a taken client port, and a taken bus port is retried here.
       for (int attempt = 0;; ++attempt) {
-        std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file",
-                                         "nodes.conf", "--cluster-node-timeout", "1000",
-                                         "--cluster-port", std::to_string(free_loopback_port())};
+        std::vector<std::string> args = {
+            "--cluster-enabled",      "yes",
+            "--cluster-config-file",  "nodes.conf",
+            "--cluster-node-timeout", "1000",
+            "--cluster-port",         std::to_string(free_loopback_port())};
         if (!password_.empty())
           args.insert(args.end(), {"--requirepass", password_, "--masterauth", password_});
         try {

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lti/rng.h"
 #include "lti/redis_client.h"
+#include "lti/rng.h"
 #include "lti/vector_writer.h"
 #include "redis_server.h"
 
