@@ -84,12 +84,12 @@ RedisClusterClient::RedisClusterClient(std::vector<RedisAddress> seeds, RedisOpt
 
 RedisClusterClient::~RedisClusterClient() = default;
 
-int RedisClusterClient::node_index(const std::string& host, int port) {
-  const std::string name = (host == "localhost" ? "127.0.0.1" : host) + ":" + std::to_string(port);
+int RedisClusterClient::node_index(const std::string& host_name, int port) {
+  const std::string host = host_name == "localhost" ? "127.0.0.1" : host_name;  // as --redis
   for (size_t i = 0; i < nodes_.size(); ++i)
-    if (nodes_[i]->name() == name) return static_cast<int>(i);
+    if (nodes_[i]->host == host && nodes_[i]->port == port) return static_cast<int>(i);
   auto node = std::make_unique<Node>();
-  node->host = host == "localhost" ? "127.0.0.1" : host;
+  node->host = host;
   node->port = port;
   nodes_.push_back(std::move(node));
   return static_cast<int>(nodes_.size() - 1);
@@ -351,12 +351,16 @@ void RedisClusterClient::pipeline(const std::vector<std::vector<std::string>>& c
   if (!commands.empty()) run(commands);
 }
 
+std::vector<int> RedisClusterClient::masters() const {
+  std::vector<int> owners(slot_owner_.begin(), slot_owner_.end());
+  std::sort(owners.begin(), owners.end());
+  owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+  owners.erase(std::remove(owners.begin(), owners.end(), -1), owners.end());
+  return owners;
+}
+
 void RedisClusterClient::for_each_key(const std::string& pattern, const KeyPage& page) {
-  std::vector<int> masters(slot_owner_.begin(), slot_owner_.end());
-  std::sort(masters.begin(), masters.end());
-  masters.erase(std::unique(masters.begin(), masters.end()), masters.end());
-  for (const int node : masters) {
-    if (node < 0) continue;
+  for (const int node : masters()) {
     // The connection is looked up again for every SCAN step: the page's commands may have
     // replaced it (SCAN cursors hold no server state, so a new connection continues).
     std::string cursor = "0";
@@ -387,14 +391,9 @@ std::string RedisClusterClient::activity() const {
 }
 
 std::string RedisClusterClient::describe() const {
-  std::vector<int> masters(slot_owner_.begin(), slot_owner_.end());
-  std::sort(masters.begin(), masters.end());
-  masters.erase(std::unique(masters.begin(), masters.end()), masters.end());
   std::string text;
-  for (const int node : masters) {
-    if (node < 0) continue;
+  for (const int node : masters())
     text += (text.empty() ? "" : ", ") + nodes_[static_cast<size_t>(node)]->name();
-  }
   return "Redis Cluster (masters " + text + ")";
 }
 

@@ -39,6 +39,7 @@ class RedisClusterServers {
         }
       }
     }
+    alive_.assign(nodes_.size(), true);
     std::string addresses;
     for (const auto& n : nodes_) addresses += " 127.0.0.1:" + std::to_string(n->port());
     std::string out;
@@ -124,7 +125,7 @@ class RedisClusterServers {
  private:
   std::string password_;
   std::vector<std::unique_ptr<RedisServer>> nodes_;
-  std::vector<bool> alive_ = std::vector<bool>(64, true);
+  std::vector<bool> alive_;  // false once kill()ed
 };
 
 }  // namespace lti::test

@@ -72,6 +72,7 @@ class RedisClusterClient final : public RedisStore {
   };
 
   int node_index(const std::string& host, int port);
+  std::vector<int> masters() const;  // the nodes that serve a slot now, each once
   RedisClient* connection(int node, std::string& error);
   void drop_connection(int node);
   bool refresh_map(std::string& error);
@@ -91,10 +92,10 @@ class RedisClusterClient final : public RedisStore {
   uint64_t redirections_ = 0, map_refreshes_ = 0, reconnects_ = 0;
 };
 
-// The exporter's Redis: one server, or a Redis Cluster when `force_cluster` or when the first
-// address that answers says cluster_enabled:1 (INFO cluster). `addresses` is
-// "host:port[,host:port...]" (several only for a cluster). A database other than 0 is refused
-// for a cluster (it has only database 0: SELECT is not allowed). Throws Error/RedisError.
+// The exporter's Redis: a Redis Cluster when `force_cluster`, when several addresses are given
+// (nodes of one cluster), or when the one address says cluster_enabled:1 (INFO cluster); one
+// server otherwise. A database other than 0 is refused for a cluster (it has only database 0:
+// SELECT is not allowed). Throws Error/RedisError.
 std::unique_ptr<RedisStore> open_redis(const std::vector<RedisAddress>& addresses,
                                        const RedisOptions& options, bool force_cluster,
                                        double retry_seconds);
