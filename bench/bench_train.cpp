@@ -1,7 +1,10 @@
 // Training throughput benchmark at a given configuration, with a breakdown of where a step's
 // time goes and the fraction of this machine's matrix-multiply peak that it reaches.
 //   bench_train DATA_PATH [STEPS] [BATCH] [THREADS] [PRECISION: fp32|bf16|auto]
+// With LTI_PROFILE=trace.json, LibTorch's profiler records the last step's operators there (a
+// Chrome trace: chrome://tracing, or sum each operator's time from its "X" events).
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <chrono>
 #include <cstdio>
@@ -72,6 +75,9 @@ int main(int argc, char** argv) {
   size_t next_user = 0;
   const auto start = Clock::now();
   for (int s = 0; s < steps; ++s) {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
+    if (s == steps - 1 && std::getenv("LTI_PROFILE"))
+      prof = std::make_unique<torch::autograd::profiler::RecordProfile>(std::getenv("LTI_PROFILE"));
     auto t0 = Clock::now();
     std::vector<lti::RowRange> longs, shorts;
     while (static_cast<int64_t>(longs.size()) < batch_size) {

@@ -18,7 +18,7 @@ ExpertImpl::ExpertImpl(int64_t hidden, int64_t expert_hidden, double dropout) {
       "w3", torch::nn::Linear(torch::nn::LinearOptions(hidden, expert_hidden).bias(false)));
   w2 = register_module(
       "w2", torch::nn::Linear(torch::nn::LinearOptions(expert_hidden, hidden).bias(false)));
-  drop = register_module("drop", torch::nn::Dropout(dropout));
+  drop = register_module("drop", Dropout(dropout));
 }
 
 torch::Tensor ExpertImpl::forward(const torch::Tensor& x) {

@@ -30,4 +30,26 @@ BatchTensors BatchTensors::from(const SequenceBatch& batch, const torch::Device&
   return t;
 }
 
+BatchTensors BatchTensors::positions_of(const std::vector<const BatchTensors*>& batches) {
+  const auto rows = [&](torch::Tensor BatchTensors::*field) {
+    std::vector<torch::Tensor> parts;
+    for (const BatchTensors* b : batches) {
+      const torch::Tensor& t = b->*field;
+      parts.push_back(t.dim() == 3 ? t.reshape({-1, t.size(2)}) : t.reshape({-1}));
+    }
+    return torch::cat(parts).unsqueeze(0);
+  };
+  BatchTensors t;
+  t.item = rows(&BatchTensors::item);
+  t.category = rows(&BatchTensors::category);
+  t.behavior = rows(&BatchTensors::behavior);
+  t.weekday = rows(&BatchTensors::weekday);
+  t.hour = rows(&BatchTensors::hour);
+  t.weekend = rows(&BatchTensors::weekend);
+  t.position = rows(&BatchTensors::position);
+  t.continuous = rows(&BatchTensors::continuous);
+  t.valid = rows(&BatchTensors::valid);
+  return t;
+}
+
 }  // namespace lti

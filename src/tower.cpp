@@ -64,7 +64,7 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
   attn = register_module("attn", Attention(c.hidden_dim, c.heads, c.dim_head));
   ff_norm = register_module("ff_norm", layer_norm(c.hidden_dim));
   ff = register_module("ff", FeedForward(c.hidden_dim));
-  drop = register_module("drop", torch::nn::Dropout(c.dropout));
+  drop = register_module("drop", Dropout(c.dropout));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid,

@@ -81,6 +81,35 @@ TEST(Tower, OneMoePassOverSeveralBatchesEqualsEncodingThemOneByOne) {
   EXPECT_LT((short_vec - one_by_one_short).abs().max().item<double>(), 1e-5);
 }
 
+TEST(Tower, OneMoePassGivesTheGradientsOfEncodingOneByOne) {
+  // encode_batches embeds every batch's positions in one call; the item table's gradient must
+  // be the sum of what each batch sends it.
+  torch::manual_seed(6);
+  UserInterestModel model(test::tiny_config());
+  model.train(false);  // no dropout: the two passes must see the same function
+  const EncodedDataset ds = two_users();
+  const auto batch = [&](std::vector<RowRange> users, size_t max_len) {
+    return BatchTensors::from(make_batch(ds, users, max_len, kBatchLongest), torch::kCPU);
+  };
+  const std::vector<BatchTensors> longs = {batch({ds.user_rows(1)}, 32),
+                                           batch({ds.user_rows(0), ds.user_rows(1)}, 32)};
+  const std::vector<BatchTensors> shorts = {batch({ds.user_rows(1)}, 8),
+                                            batch({ds.user_rows(0), ds.user_rows(1)}, 8)};
+  const auto item_gradient = [&](const torch::Tensor& long_vec, const torch::Tensor& short_vec) {
+    auto& table = model.feature_embedding->item->weight;
+    table.mutable_grad() = torch::Tensor();
+    (long_vec * short_vec).sum().backward();
+    return table.grad().clone();
+  };
+  const auto [long_vec, short_vec] = model.encode_batches(longs, shorts);
+  const auto together = item_gradient(long_vec, short_vec);
+  const auto one_by_one =
+      item_gradient(torch::cat({model.encode_long(longs[0]), model.encode_long(longs[1])}),
+                    torch::cat({model.encode_short(shorts[0]), model.encode_short(shorts[1])}));
+  EXPECT_GT(together.abs().max().item<double>(), 1e-3);
+  EXPECT_LT((together - one_by_one).abs().max().item<double>(), 1e-5);
+}
+
 TEST(Tower, RecencyPositionsReachTheOutput) {
   // The most recent interaction has position 1: changing row 1 of the position table changes
   // the output, changing a row beyond the longest sequence does not.

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lti/dropout.h"
 #include "lti/model_config.h"
 
 namespace lti {
@@ -22,7 +23,7 @@ class ExpertImpl : public torch::nn::Module {
 
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear w1{nullptr}, w3{nullptr}, w2{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
 };
 TORCH_MODULE(Expert);
 

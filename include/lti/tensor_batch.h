@@ -15,6 +15,8 @@ struct BatchTensors {
   torch::Tensor valid;       // [B, L] bool, false at padding
 
   static BatchTensors from(const SequenceBatch& batch, const torch::Device& device);
+  // Every position of `batches`, in order, as one [1, N] batch (N: the sum of their B x L).
+  static BatchTensors positions_of(const std::vector<const BatchTensors*>& batches);
 };
 
 }  // namespace lti

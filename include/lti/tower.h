@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "lti/dropout.h"
 #include "lti/model_config.h"
 
 namespace lti {
@@ -40,7 +41,7 @@ class BlockImpl : public torch::nn::Module {
   torch::nn::LayerNorm attn_norm{nullptr}, ff_norm{nullptr};
   Attention attn{nullptr};
   FeedForward ff{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
 };
 TORCH_MODULE(Block);
 
