@@ -22,10 +22,13 @@ AttentionImpl::AttentionImpl(int64_t hidden, int64_t heads, int64_t dim_head)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_valid,
                                      int64_t queries) {
   const int64_t b = x.size(0), t = x.size(1), inner = heads_ * dim_head_;
-  // qkv rows: all heads' q, then k, then v; head-major inside each (Appendix A).
+  // qkv rows: all heads' q, then k, then v; head-major inside each (Appendix A). k and v come
+  // out by unbind, whose backward stacks their gradients (select's would zero-fill a
+  // [2, B, heads, T, dh] tensor for each of them, then add the two).
   const auto kv = torch::nn::functional::linear(x, qkv->weight.narrow(0, inner, 2 * inner))
                       .view({b, t, 2, heads_, dim_head_})
-                      .permute({2, 0, 3, 1, 4});  // [2, B, heads, T, dh]
+                      .permute({2, 0, 3, 1, 4})  // [2, B, heads, T, dh]
+                      .unbind(0);
   const auto q =
       torch::nn::functional::linear(x.narrow(1, 0, queries), qkv->weight.narrow(0, 0, inner))
           .view({b, queries, heads_, dim_head_})
