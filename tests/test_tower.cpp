@@ -23,6 +23,16 @@ EncodedDataset two_users() {
   return EncodedDataset::build(rows, Encoders::fit(rows, 1));
 }
 
+// A step's long and short chunks: batches of different lengths and sizes.
+std::pair<std::vector<BatchTensors>, std::vector<BatchTensors>> step_chunks(
+    const EncodedDataset& ds) {
+  const auto batch = [&](std::vector<RowRange> users, size_t max_len) {
+    return BatchTensors::from(make_batch(ds, users, max_len, kBatchLongest), torch::kCPU);
+  };
+  return {{batch({ds.user_rows(1)}, 32), batch({ds.user_rows(0), ds.user_rows(1)}, 32)},
+          {batch({ds.user_rows(1)}, 8), batch({ds.user_rows(0), ds.user_rows(1)}, 8)}};
+}
+
 }  // namespace
 
 TEST(Tower, ShapesThroughTheWholeModel) {
@@ -63,14 +73,7 @@ TEST(Tower, OneMoePassOverSeveralBatchesEqualsEncodingThemOneByOne) {
   model.train(false);
   torch::NoGradGuard no_grad;
   const EncodedDataset ds = two_users();
-  const auto batch = [&](std::vector<RowRange> users, size_t max_len) {
-    return BatchTensors::from(make_batch(ds, users, max_len, kBatchLongest), torch::kCPU);
-  };
-  // Batches of different lengths and sizes, as a step's chunks are.
-  const std::vector<BatchTensors> longs = {batch({ds.user_rows(1)}, 32),
-                                           batch({ds.user_rows(0), ds.user_rows(1)}, 32)};
-  const std::vector<BatchTensors> shorts = {batch({ds.user_rows(1)}, 8),
-                                            batch({ds.user_rows(0), ds.user_rows(1)}, 8)};
+  const auto [longs, shorts] = step_chunks(ds);
   const auto [long_vec, short_vec] = model.encode_batches(longs, shorts);
   const auto one_by_one_long =
       torch::cat({model.encode_long(longs[0]), model.encode_long(longs[1])});
@@ -88,13 +91,7 @@ TEST(Tower, OneMoePassGivesTheGradientsOfEncodingOneByOne) {
   UserInterestModel model(test::tiny_config());
   model.train(false);  // no dropout: the two passes must see the same function
   const EncodedDataset ds = two_users();
-  const auto batch = [&](std::vector<RowRange> users, size_t max_len) {
-    return BatchTensors::from(make_batch(ds, users, max_len, kBatchLongest), torch::kCPU);
-  };
-  const std::vector<BatchTensors> longs = {batch({ds.user_rows(1)}, 32),
-                                           batch({ds.user_rows(0), ds.user_rows(1)}, 32)};
-  const std::vector<BatchTensors> shorts = {batch({ds.user_rows(1)}, 8),
-                                            batch({ds.user_rows(0), ds.user_rows(1)}, 8)};
+  const auto [longs, shorts] = step_chunks(ds);
   const auto item_gradient = [&](const torch::Tensor& long_vec, const torch::Tensor& short_vec) {
     auto& table = model.feature_embedding->item->weight;
     table.mutable_grad() = torch::Tensor();
