@@ -40,11 +40,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
       at::scaled_dot_product_attention(q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));
 #else
   // The [B, heads, Q, T] score tensor is the largest in the model: scale q instead of the
-  // scores, and add the padding mask in place, so no extra copy of it is made. (matmul does
-  // not keep its output for backward, so the in-place add is safe for autograd.)
+  // scores, and add the padding mask in place and in the scores' own type (bfloat16 under
+  // autocast: an fp32 mask would make the add go through an fp32 copy), so no extra copy of it
+  // is made. (matmul does not keep its output for backward, so the in-place add is safe.)
   auto scores =
       torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(dim_head_))), kv[0].transpose(-2, -1));
-  scores.add_(torch::zeros({b, 1, 1, t}, x.options())
+  scores.add_(torch::zeros({b, 1, 1, t}, scores.options())
                   .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
                                -std::numeric_limits<float>::infinity()));
   // Under bf16 autocast the scores are bfloat16; softmax accumulates in fp32 internally.
