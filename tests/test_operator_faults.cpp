@@ -310,10 +310,13 @@ TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey
   Background exporter(
       "export --threads 1 --write_batch 50 --redis 127.0.0.1:" + std::to_string(port) + data,
       dir_.file("export.log"));
-  // The export connects before it reads the data and infers: pause the server once it has.
+  // The export connects and asks INFO (is it a cluster?) before it reads the data and infers:
+  // pause the server once that is answered (the connection's last command is no longer NULL),
+  // or the export would wait for its INFO reply instead of reaching its writes.
   ASSERT_TRUE(wait_until([&] {
     std::string clients;
-    run_command("redis-cli -p " + std::to_string(port) + " client list | grep -vc cmd=client",
+    run_command("redis-cli -p " + std::to_string(port) +
+                    " client list | grep -v cmd=client | grep -vc cmd=NULL",
                 clients);
     return std::atoi(clients.c_str()) > 0;
   }));
