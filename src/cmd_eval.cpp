@@ -11,7 +11,6 @@
 #include "lti/model_config.h"
 #include "lti/runtime.h"
 #include "lti/trainer.h"
-#include "lti/user_vectors.h"
 
 namespace lti {
 
@@ -62,8 +61,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
       if (users.size() < 2)
         throw InputError("evaluation needs at least two validation users; found " +
                          std::to_string(users.size()));
-      const EvalResult result =
-          evaluate(*model, data.data, users, inference_batch_size(opt->batch_size, device), device);
+      const EvalResult result = evaluate(*model, data.data, users, opt->batch_size, device);
       if (opt->json)
         std::cout << result.to_json().dump(2) << "\n";
       else

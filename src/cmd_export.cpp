@@ -250,8 +250,8 @@ void add_export_command(CLI::App& app, Action& slot) {
         spdlog::info("shard {} of {}: {} of {} users", shard.index, shard.count, users_here.size(),
                      data.data.num_users());
       const auto start = std::chrono::steady_clock::now();
-      const auto vectors = compute_user_vectors(
-          *model, data.data, users_here, inference_batch_size(opt->batch_size, device), device);
+      const auto vectors =
+          compute_user_vectors(*model, data.data, users_here, opt->batch_size, device);
       const double inference_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const size_t users = users_here.size();

@@ -8,6 +8,7 @@
 #include "lti/batch_sampler.h"
 #include "lti/sequences.h"
 #include "lti/tensor_batch.h"
+#include "lti/user_vectors.h"
 
 namespace lti {
 
@@ -82,7 +83,7 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
   for (const size_t u : users) lengths.push_back(data.user_rows(u).size());
   std::vector<int64_t> order;
   for (const std::vector<size_t>& batch_users :
-       chunks_by_length(lengths, static_cast<size_t>(batch_size))) {
+       chunks_by_length(lengths, static_cast<size_t>(inference_batch_size(batch_size, device)))) {
     std::vector<RowRange> long_parts, short_parts;
     for (const size_t i : batch_users) {
       order.push_back(static_cast<int64_t>(i));

@@ -24,7 +24,6 @@
 #include "lti/runtime.h"
 #include "lti/sequences.h"
 #include "lti/training_report.h"
-#include "lti/user_vectors.h"
 
 namespace lti {
 
@@ -280,8 +279,8 @@ Trainer::Validation Trainer::validate() {
   // The same vectors `lti eval` computes; the loss and separation are taken per training-sized
   // batch, as training sees them, with the same negatives every epoch.
   const int64_t bs = options_.train.batch_size;
-  const PairVectors pairs = encode_pairs(*model_, data_.data, val_users_,
-                                         inference_batch_size(0, device_), device_, false);
+  const PairVectors pairs =
+      encode_pairs(*model_, data_.data, val_users_, /*batch_size=*/0, device_, false);
   model_->train(true);
   Rng rng(options_.train.seed, 0xFA11);
   int64_t weight = 0;

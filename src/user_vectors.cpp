@@ -38,7 +38,7 @@ std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedD
   c10::InferenceMode inference;
   size_t done = 0;
   for (const std::vector<size_t>& batch_users :
-       chunks_by_length(lengths, static_cast<size_t>(batch_size))) {
+       chunks_by_length(lengths, static_cast<size_t>(inference_batch_size(batch_size, device)))) {
     if (stop_signal() != 0)
       throw_if_stop_requested("stopped during inference, after " + std::to_string(done) + " of " +
                               std::to_string(users) + " users; nothing was written");

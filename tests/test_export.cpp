@@ -35,8 +35,8 @@ class ExportTest : public ::testing::Test {
     torch::set_num_threads(1);
     Encoders encoders;
     auto model = load_trained_model(dir_->file("model"), torch::kCPU, &encoders);
-    vectors_ = new std::vector<float>(compute_user_vectors(
-        *model, data_->data, inference_batch_size(0, torch::kCPU), torch::kCPU));
+    vectors_ = new std::vector<float>(
+        compute_user_vectors(*model, data_->data, /*batch_size=*/0, torch::kCPU));
   }
   static void TearDownTestSuite() {
     delete vectors_;

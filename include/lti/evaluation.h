@@ -30,7 +30,8 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Te
 RetrievalMetrics chance_metrics(size_t n);
 
 // Long and short vectors of users (indices into `data`), from the towers or, with
-// `mean_pooling`, as the mean of the feature-embedding output over each sequence.
+// `mean_pooling`, as the mean of the feature-embedding output over each sequence;
+// `batch_size` users a batch, 0 = automatic (inference_batch_size).
 struct PairVectors {
   torch::Tensor long_vec, short_vec;  // [users, H]
 };

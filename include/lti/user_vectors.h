@@ -18,7 +18,8 @@ int64_t inference_batch_size(int64_t requested, const torch::Device& device);
 
 // Runs feature embedding -> MoE -> long tower in eval mode without gradients over each user's
 // full sequence (most recent N_MAX, padded like training). Returns [num_users * H] floats in
-// user order of `data`. Users are batched by similar length, so padding costs little.
+// user order of `data`. Users are batched by similar length, so padding costs little;
+// `batch_size` users a batch, 0 = automatic (inference_batch_size).
 std::vector<float> compute_user_vectors(UserInterestModel& model, const EncodedDataset& data,
                                         int64_t batch_size, const torch::Device& device);
 // The same for the users `users` (indices into `data`), in that order.
