@@ -21,23 +21,17 @@ class RedisClusterServers {
   explicit RedisClusterServers(std::string password = "", int masters = 3, int replicas = 1)
       : password_(std::move(password)) {
     for (int i = 0; i < masters * (1 + replicas); ++i) {
-      // The bus port must be a free one too (port + 10000 may not exist); RedisServer retries
-      // a taken client port, and a taken bus port is retried here.
-      for (int attempt = 0;; ++attempt) {
-        std::vector<std::string> args = {
-            "--cluster-enabled",      "yes",
-            "--cluster-config-file",  "nodes.conf",
-            "--cluster-node-timeout", "1000",
-            "--cluster-port",         std::to_string(free_loopback_port())};
-        if (!password_.empty())
-          args.insert(args.end(), {"--requirepass", password_, "--masterauth", password_});
-        try {
-          nodes_.push_back(std::make_unique<RedisServer>(args));
-          break;
-        } catch (const std::runtime_error&) {
-          if (attempt == 4) throw;
-        }
-      }
+      // The bus port must be a free one too (port + 10000 may not exist): RedisServer picks
+      // one at each attempt.
+      // clang-format off
+      std::vector<std::string> args = {"--cluster-enabled", "yes",
+                                       "--cluster-config-file", "nodes.conf",
+                                       "--cluster-node-timeout", "1000",
+                                       "--cluster-port", RedisServer::kFreePort};
+      // clang-format on
+      if (!password_.empty())
+        args.insert(args.end(), {"--requirepass", password_, "--masterauth", password_});
+      nodes_.push_back(std::make_unique<RedisServer>(args));
     }
     alive_.assign(nodes_.size(), true);
     std::string addresses;

@@ -40,12 +40,18 @@ inline int free_loopback_port() {
 class RedisServer {
  public:
   // Starts on a free loopback port. A free port can be taken between the probe and redis's
-  // bind: then another port is tried.
-  explicit RedisServer(std::vector<std::string> extra_args = {})
-      : port_(free_loopback_port()), extra_(std::move(extra_args)) {
+  // bind: then another port is tried. An argument kFreePort in `extra_args` (a cluster bus
+  // port, say) is replaced by another free loopback port at every attempt; a restart keeps
+  // the ports of the attempt that started.
+  static constexpr const char* kFreePort = "{free port}";
+  explicit RedisServer(const std::vector<std::string>& extra_args = {})
+      : port_(free_loopback_port()) {
     char dir[] = "/tmp/lti-redis-XXXXXX";
     dir_ = ::mkdtemp(dir);
     for (int attempt = 0;; ++attempt) {
+      extra_ = extra_args;
+      for (std::string& arg : extra_)
+        if (arg == kFreePort) arg = std::to_string(free_loopback_port());
       if (try_start()) return;
       if (attempt == 9) throw std::runtime_error("redis-server did not start: " + log());
       port_ = free_loopback_port();
@@ -152,7 +158,7 @@ class RedisServer {
 
  private:
   int port_;
-  std::vector<std::string> extra_;
+  std::vector<std::string> extra_;  // as started: kFreePort replaced
   std::string dir_;
   pid_t pid_ = -1;
 };
