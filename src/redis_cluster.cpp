@@ -70,8 +70,8 @@ RedisClusterClient::RedisClusterClient(std::vector<RedisAddress> seeds, RedisOpt
     if (seed.db != 0)
       throw Error(kExitUsage,
                   "--redis " + seed.to_string() +
-                      ": a Redis Cluster has only database "
-                      "0 (SELECT is refused in cluster mode): drop the /db part and --db");
+                      ": a Redis Cluster has only database 0 (SELECT is refused in cluster "
+                      "mode): drop the /db part and --db");
     node_index(seed.host, seed.port);
   }
   std::string error;
