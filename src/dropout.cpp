@@ -40,7 +40,7 @@ torch::Tensor DropoutImpl::forward(const torch::Tensor& x) {
     return torch::dropout(x, p_, /*train=*/true);
   const auto seed = static_cast<uint64_t>(
       torch::randint(std::numeric_limits<int64_t>::max(), {1}, torch::kInt64).item<int64_t>());
-  auto noise = torch::empty(x.sizes(), x.options().requires_grad(false));
+  auto noise = torch::empty(x.sizes(), x.options());  // a constant for autograd
   if (type == torch::kFloat)
     fill_noise<float>(noise, p_, seed);
   else
