@@ -3,6 +3,7 @@
 //   bench_train DATA_PATH [STEPS] [BATCH] [THREADS] [PRECISION: fp32|bf16|auto]
 // With LTI_PROFILE=trace.json, LibTorch's profiler records the last step's operators there (a
 // Chrome trace: chrome://tracing, or sum each operator's time from its "X" events).
+// LTI_TORCH_ADAM=1 steps with LibTorch's Adam instead of lti::Adam, to compare the two.
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "lti/adam.h"
 #include "lti/allocator.h"
 #include "lti/batch.h"
 #include "lti/ingest.h"
@@ -67,7 +69,12 @@ int main(int argc, char** argv) {
   lti::UserInterestModel model(config);
   model.train(true);
   model.moe_layer->begin_epoch();
-  torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
+  // LTI_TORCH_ADAM=1: LibTorch's Adam, for comparison.
+  std::unique_ptr<torch::optim::Adam> adam =
+      std::getenv("LTI_TORCH_ADAM")
+          ? std::make_unique<torch::optim::Adam>(model.parameters(),
+                                                 torch::optim::AdamOptions(1e-3))
+          : std::make_unique<lti::Adam>(model.parameters(), torch::optim::AdamOptions(1e-3));
   lti::Rng rng(1);
 
   double t_data = 0, t_embed = 0, t_moe = 0, t_tower = 0, t_backward = 0, t_adam = 0, flops = 0;
@@ -112,7 +119,7 @@ int main(int argc, char** argv) {
     auto t4 = Clock::now();
     loss.backward();
     auto t5 = Clock::now();
-    adam.step();
+    adam->step();
     auto t6 = Clock::now();
     t_embed += secs(t1, t2);
     t_moe += secs(t2, t3);

@@ -124,8 +124,8 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   model_->to(device_);
   precision_ = resolve_precision(options_.precision, device_);
   model_->set_precision(precision_);
-  optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
-                                                    torch::optim::AdamOptions(options_.train.lr));
+  optimizer_ =
+      std::make_unique<Adam>(model_->parameters(), torch::optim::AdamOptions(options_.train.lr));
   // Same seed, same initial weights on every rank already; the broadcast makes it a guarantee.
   if (group_) group_->broadcast_from_first(model_->parameters());
 }

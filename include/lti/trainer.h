@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lti/adam.h"
 #include "lti/batch.h"
 #include "lti/batch_sampler.h"
 #include "lti/distributed.h"
@@ -134,7 +135,7 @@ class Trainer {
   torch::Device device_;
   Precision precision_ = Precision::kFp32;
   std::unique_ptr<UserInterestModel> model_;
-  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<Adam> optimizer_;
   ProcessGroup* group_ = nullptr;
   std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
   nlohmann::json data_summary_;                  // written into model.json at every save

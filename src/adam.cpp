@@ -1,0 +1,101 @@
+#include "lti/adam.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "adam_kernel.h"
+
+namespace lti {
+
+namespace {
+
+// torch::optim keys its state by the parameter's TensorImpl: printed as a string in LibTorch
+// 1.x, the pointer itself in 2.x.
+template <typename Key>
+Key state_key(c10::TensorImpl* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << impl;
+    return os.str();
+  } else {
+    return impl;
+  }
+}
+
+bool takes_one_pass(const torch::Tensor& p, const torch::Tensor& grad) {
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat &&
+         grad.scalar_type() == torch::kFloat && !grad.is_sparse() && p.is_contiguous() &&
+         grad.is_contiguous();
+}
+
+}  // namespace
+
+torch::optim::AdamParamState& Adam::state_of(const torch::Tensor& p) {
+  using Key = typename std::decay_t<decltype(state_)>::key_type;
+  auto& slot = state_[state_key<Key>(p.unsafeGetTensorImpl())];
+  if (!slot) {  // as torch::optim::Adam initialises it
+    auto state = std::make_unique<torch::optim::AdamParamState>();
+    state->step(0);
+    state->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    state->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    slot = std::move(state);
+  }
+  return static_cast<torch::optim::AdamParamState&>(*slot);
+}
+
+torch::Tensor Adam::step(LossClosure closure) {
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    if (o.amsgrad() || o.weight_decay() != 0) return torch::optim::Adam::step(std::move(closure));
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+    for (auto& p : group.params()) {
+      const auto& grad = p.grad();
+      if (!grad.defined()) continue;
+      auto& state = state_of(p);
+      state.step(state.step() + 1);
+      const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(state.step()));
+      const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
+      auto& exp_avg = state.exp_avg();
+      auto& exp_avg_sq = state.exp_avg_sq();
+      if (!takes_one_pass(p, grad) || !exp_avg.is_contiguous() || !exp_avg_sq.is_contiguous()) {
+        // torch::optim::Adam's operations.
+        exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+        const auto denom = (exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
+        p.addcdiv_(exp_avg, denom, -o.lr() / bias_correction1);
+        continue;
+      }
+      const AdamCoefficients c{static_cast<float>(beta1),
+                               static_cast<float>(beta2),
+                               static_cast<float>(1 - beta1),
+                               static_cast<float>(1 - beta2),
+                               static_cast<float>(std::sqrt(bias_correction2)),
+                               static_cast<float>(o.eps()),
+                               static_cast<float>(-o.lr() / bias_correction1)};
+      float* param = p.data_ptr<float>();
+      const float* g = grad.data_ptr<float>();
+      float* m = exp_avg.data_ptr<float>();
+      float* v = exp_avg_sq.data_ptr<float>();
+      constexpr int64_t kGrain = 1 << 15;  // 128 KiB of each array per task
+      at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
+        adam_update(param + begin, g + begin, m + begin, v + begin, end - begin, c);
+      });
+    }
+  }
+  return loss;
+}
+
+}  // namespace lti
