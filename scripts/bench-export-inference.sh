@@ -7,6 +7,8 @@
 # inference users/s and peak RSS.
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 scripts/bench-export-inference.sh
 #   OLD_LTI=/path/to/old/lti scripts/bench-export-inference.sh   # the Tianchi preset by default
+#   OLD_BLAS=1 scripts/bench-export-inference.sh   # also the old build with Debian's default
+#                                                  # pthread OpenBLAS, which it was installed with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -23,9 +25,13 @@ trap 'kill $(cat "$OUT/export-inference-redis/redis.pid")' EXIT
 
 echo "| build | inference | peak RSS |"
 echo "|---|---|---|"
-for run in old new-fp32 new-bf16; do
+runs="old new-fp32 new-bf16"
+[ -n "${OLD_BLAS:-}" ] && runs="old old-pthread-blas new-fp32 new-bf16"
+for run in $runs; do
+  blas_dir=""
   case $run in
     old) exe=$OLD_LTI flags="" ;;
+    old-pthread-blas) exe=$OLD_LTI flags="" blas_dir=/usr/lib/x86_64-linux-gnu/openblas-pthread ;;
     new-fp32) exe=build/lti flags="--precision fp32" ;;
     new-bf16) exe=build/lti flags="--precision bf16" ;;
   esac
@@ -34,7 +40,7 @@ for run in old new-fp32 new-bf16; do
     --max_steps 1 --batch_size 32 --val_fraction 0 >"$model.log" 2>&1
   log=$OUT/export-inference-$run.log
   # shellcheck disable=SC2086
-  /usr/bin/time -f "peak RSS %M KiB" "$exe" export --data_path "$DATA_DIR" --save_dir "$model" \
+  env ${blas_dir:+LD_LIBRARY_PATH=$blas_dir} /usr/bin/time -f "peak RSS %M KiB" "$exe" export --data_path "$DATA_DIR" --save_dir "$model" \
     --redis "127.0.0.1:$PORT" $flags >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
   redis-cli -p "$PORT" flushall >/dev/null
   echo "| $run | $(grep -o 'inference [0-9.]* s ([0-9]* users/s)' "$log") |" \

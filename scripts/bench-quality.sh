@@ -14,6 +14,11 @@
 #   a3  the same sizes, seed 3, strong drift (1.0), 1-2 interests a user
 #   a4  a ratings-style log of a real data set's shape (943 users, 100,000 rows, 1,682 items,
 #       216 categories): no revisits (each item at most once per user), weaker signal (0.5)
+#   a5  a4's shape with persistent tastes (interest share 0.9, drift 0.2)
+#   a6  a5 rated in sittings (scripts/sittings.py: each user's rows fall into 1-3 hours, the
+#       file shuffled), as a ratings log converted at hour resolution: the long/short split
+#       cuts the last sitting at random, and an average of the user's items is a strong baseline
+#   a7  a4 rated in sittings
 #   b   20,000 users x 300 rows, 600,000 items, 2,000 categories
 #   c   the Tianchi preset (10,000 users, 12.3 M rows, 2.9 M items, 8,916 categories)
 #   s1  short histories: 5,000 users, 50,000 rows (median 6 a user: a long part of ~5, a short
@@ -41,6 +46,9 @@ synth_flags() {
     a2) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 2 --interest_drift 0 --interest_share 0.5" ;;
     a3) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 3 --interest_drift 1.0 --min_interests 1 --max_interests 2" ;;
     a4) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
+    a5) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 5 --revisit_share 0 --interest_share 0.9 --interest_drift 0.2" ;;
+    a6) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 5 --revisit_share 0 --interest_share 0.9 --interest_drift 0.2" ;;
+    a7) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
     b) echo "--users 20000 --rows 6000000 --items 600000 --categories 2000 --seed 7" ;;
     c) echo "--preset tianchi --seed 11" ;;
     s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;
@@ -64,7 +72,13 @@ for regime in "${regimes[@]}"; do
   [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
-  [ -f "$data/train.csv" ] || "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
+  if [ ! -f "$data/train.csv" ]; then
+    "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
+    case $regime in  # rated in sittings
+      a6 | a7) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" &&
+        mv "$data/rated.csv" "$data/train.csv" ;;
+    esac
+  fi
   for variant in $VARIANTS; do
     model="$OUT/model-$regime-$variant"
     rm -rf "$model"

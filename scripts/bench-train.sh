@@ -9,6 +9,8 @@
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 BATCH=128 scripts/bench-train.sh   # another data set
 #   OLD_LTI=/path/to/old/lti scripts/bench-train.sh   # an old binary already built
 #   BREAKDOWN=1 scripts/bench-train.sh           # also build/bench_train's split of a step
+#   OLD_BLAS=1 scripts/bench-train.sh            # also the old build with Debian's default
+#                                                # pthread OpenBLAS, which it was installed with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -56,6 +58,9 @@ PY
 echo "| build | steady step | tokens/s (epoch) | real positions | peak RSS |"
 echo "|---|---|---|---|---|"
 run "old-$OLD" "$OLD_LTI"
+if [ -n "${OLD_BLAS:-}" ]; then
+  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread run "old-$OLD-pthread-blas" "$OLD_LTI"
+fi
 # Whole histories every epoch, as the old build trains: the same work a step.
 run new-fp32 build/lti --precision fp32 --min_prefix 1
 run new-auto build/lti --precision auto --min_prefix 1
