@@ -6,13 +6,13 @@
 namespace lti {
 
 // The same algorithm, options and state (step, exp_avg, exp_avg_sq) as torch::optim::Adam, so
-// optimiser files written by either load into the other. LibTorch's step makes seven
+// optimiser files written by either load into the other. LibTorch's step makes eight
 // parameter-sized passes and two parameter-sized temporaries (mul_, add_, mul_, addcmul_, sqrt,
 // div, add_, addcdiv_): on the Tianchi preset the item table alone is 2.6 M x 64 floats, and
-// that was 9.5% of a bf16 training step. Here a contiguous fp32 CPU parameter is updated in one
-// vectorised pass that reads the parameter, its gradient and both moments once and writes three
-// of them back. Other parameters (CUDA, other types, strided), and the amsgrad and weight decay
-// options, take LibTorch's own operations.
+// that was about 10% of a bf16 training step. Here a contiguous fp32 CPU parameter is updated
+// in one vectorised pass that reads the parameter, its gradient and both moments once and
+// writes three of them back. Other parameters (CUDA, other types, strided), and the amsgrad
+// and weight decay options, take LibTorch's own operations.
 class Adam : public torch::optim::Adam {
  public:
   using torch::optim::Adam::Adam;
