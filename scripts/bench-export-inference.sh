@@ -40,8 +40,8 @@ for run in $runs; do
     --max_steps 1 --batch_size 32 --val_fraction 0 >"$model.log" 2>&1
   log=$OUT/export-inference-$run.log
   # shellcheck disable=SC2086
-  env ${blas_dir:+LD_LIBRARY_PATH=$blas_dir} /usr/bin/time -f "peak RSS %M KiB" "$exe" export --data_path "$DATA_DIR" --save_dir "$model" \
-    --redis "127.0.0.1:$PORT" $flags >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
+  env ${blas_dir:+LD_LIBRARY_PATH=$blas_dir} /usr/bin/time -f "peak RSS %M KiB" "$exe" export \
+    --data_path "$DATA_DIR" --save_dir "$model" --redis "127.0.0.1:$PORT" $flags >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
   redis-cli -p "$PORT" flushall >/dev/null
   echo "| $run | $(grep -o 'inference [0-9.]* s ([0-9]* users/s)' "$log") |" \
     "$(awk '/peak RSS/ {printf "%.2f GiB", $3 / 1048576}' "$log") |"
