@@ -15,18 +15,27 @@ import random
 import sys
 
 
-def report(path):
-    """What the time features can tell apart on a data set (SPEC 3.3's 90/10 split)."""
+def read_histories(path):
+    """The header, the index of the time column, and each user's rows sorted by time, stably
+    ("YYYY-MM-DD HH" sorts as text; rows of one hour keep file order, as in lti)."""
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     head, rows = rows[0], rows[1:]
     time, user = head.index("time"), head.index("user_id")
     by_user = collections.defaultdict(list)
     for r in rows:
-        by_user[r[user]].append(r[time])  # file order within an hour, as lti's stable sort
+        by_user[r[user]].append(r)
+    for history in by_user.values():
+        history.sort(key=lambda r: r[time])
+    return head, time, list(by_user.values())
+
+
+def report(path):
+    """What the time features can tell apart on a data set (SPEC 3.3's 90/10 split)."""
+    _, time, histories = read_histories(path)
     pairs = []
-    for times in by_user.values():
-        times.sort()
+    for history in histories:
+        times = [r[time] for r in history]
         cut = int(0.9 * len(times))
         if 0 < cut < len(times):
             pairs.append((times[cut - 1], times[cut]))
@@ -39,16 +48,9 @@ def report(path):
 
 def main(src, dst, seed):
     random.seed(seed)
-    with open(src, newline="") as f:
-        rows = list(csv.reader(f))
-    head, rows = rows[0], rows[1:]
-    time, user = head.index("time"), head.index("user_id")
-    by_user = collections.defaultdict(list)
-    for r in rows:
-        by_user[r[user]].append(r)
+    head, time, histories = read_histories(src)
     out = []
-    for history in by_user.values():
-        history.sort(key=lambda r: r[time])  # "YYYY-MM-DD HH" sorts as text
+    for history in histories:
         sittings, n = random.randint(1, 3), len(history)
         for s in range(sittings):
             part = history[s * n // sittings:(s + 1) * n // sittings]
