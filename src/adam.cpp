@@ -26,7 +26,9 @@ Key state_key(c10::TensorImpl* impl) {
   }
 }
 
-bool takes_one_pass(const torch::Tensor& p, const torch::Tensor& grad) {
+// A contiguous fp32 CPU parameter with a dense gradient of the same kind.
+bool takes_one_pass(const torch::Tensor& p) {
+  const auto& grad = p.grad();
   return p.device().is_cpu() && p.scalar_type() == torch::kFloat &&
          grad.scalar_type() == torch::kFloat && !grad.is_sparse() && p.is_contiguous() &&
          grad.is_contiguous();
@@ -48,36 +50,32 @@ torch::optim::AdamParamState& Adam::state_of(const torch::Tensor& p) {
 }
 
 torch::Tensor Adam::step(LossClosure closure) {
+  // Anything the one pass does not cover takes LibTorch's step whole: a closure (which makes
+  // the gradients), amsgrad, weight decay, or a parameter that is not contiguous fp32 on a CPU.
+  bool one_pass = !closure;
   for (auto& group : param_groups_) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-    if (o.amsgrad() || o.weight_decay() != 0) return torch::optim::Adam::step(std::move(closure));
+    one_pass = one_pass && !o.amsgrad() && o.weight_decay() == 0;
+    for (const auto& p : group.params())
+      one_pass = one_pass && (!p.grad().defined() || takes_one_pass(p));
   }
+  if (!one_pass) return torch::optim::Adam::step(std::move(closure));
+
   torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
   for (auto& group : param_groups_) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
     const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
     for (auto& p : group.params()) {
-      const auto& grad = p.grad();
-      if (!grad.defined()) continue;
+      if (!p.grad().defined()) continue;
       auto& state = state_of(p);
       state.step(state.step() + 1);
       const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(state.step()));
       const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
-      auto& exp_avg = state.exp_avg();
-      auto& exp_avg_sq = state.exp_avg_sq();
-      if (!takes_one_pass(p, grad) || !exp_avg.is_contiguous() || !exp_avg_sq.is_contiguous()) {
-        // torch::optim::Adam's operations.
-        exp_avg.mul_(beta1).add_(grad, 1 - beta1);
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-        const auto denom = (exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(o.eps());
-        p.addcdiv_(exp_avg, denom, -o.lr() / bias_correction1);
-        continue;
-      }
+      // The moments are made like the parameter (zeros_like), so contiguous; one loaded from
+      // an optimiser file could be otherwise.
+      auto exp_avg = state.exp_avg().contiguous(), exp_avg_sq = state.exp_avg_sq().contiguous();
+      state.exp_avg(exp_avg);
+      state.exp_avg_sq(exp_avg_sq);
       const AdamCoefficients c{static_cast<float>(beta1),
                                static_cast<float>(beta2),
                                static_cast<float>(1 - beta1),
@@ -86,7 +84,7 @@ torch::Tensor Adam::step(LossClosure closure) {
                                static_cast<float>(o.eps()),
                                static_cast<float>(-o.lr() / bias_correction1)};
       float* param = p.data_ptr<float>();
-      const float* g = grad.data_ptr<float>();
+      const float* g = p.grad().data_ptr<float>();
       float* m = exp_avg.data_ptr<float>();
       float* v = exp_avg_sq.data_ptr<float>();
       constexpr int64_t kGrain = 1 << 15;  // 128 KiB of each array per task
@@ -95,7 +93,7 @@ torch::Tensor Adam::step(LossClosure closure) {
       });
     }
   }
-  return loss;
+  return {};
 }
 
 }  // namespace lti

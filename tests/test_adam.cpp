@@ -8,12 +8,14 @@ using namespace lti;
 
 namespace {
 
-// A large contiguous matrix (the one-pass path, split across threads), a strided one
-// (LibTorch's operations) and a bias.
-std::vector<torch::Tensor> make_params() {
+// A large parameter (the one pass, split across threads), a matrix and a bias; with `strided`
+// the matrix is a transposed view, which LibTorch's own step takes.
+std::vector<torch::Tensor> make_params(bool strided = false) {
   torch::manual_seed(3);
-  return {torch::randn({300'000}).requires_grad_(),
-          torch::randn({16, 24}).t().detach().requires_grad_(), torch::randn({7}).requires_grad_()};
+  auto matrix = torch::randn({16, 24});
+  if (strided) matrix = matrix.t();
+  return {torch::randn({300'000}).requires_grad_(), matrix.detach().requires_grad_(),
+          torch::randn({7}).requires_grad_()};
 }
 
 // Gives both parameter lists the same gradients and steps both optimisers; step s of any call
@@ -92,6 +94,15 @@ TEST(Adam, ItsStateLoadsIntoLibTorchsAdamAndBack) {
   step_both(ours, a, theirs, b, 3);
   expect_close(resumed_ours, ours);
   expect_close(resumed_theirs, ours);
+}
+
+TEST(Adam, AStepWithAStridedParameterIsLibTorchsExactly) {
+  auto ours = make_params(/*strided=*/true), theirs = make_params(/*strided=*/true);
+  ASSERT_FALSE(ours[1].is_contiguous());
+  Adam a(ours, torch::optim::AdamOptions(0.01));
+  torch::optim::Adam b(theirs, torch::optim::AdamOptions(0.01));
+  step_both(ours, a, theirs, b, 4);
+  for (size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(torch::equal(ours[i], theirs[i]));
 }
 
 TEST(Adam, AmsgradAndWeightDecayAreLibTorchsExactly) {

@@ -11,8 +11,8 @@ namespace lti {
 // div, add_, addcdiv_): on the Tianchi preset the item table alone is 2.6 M x 64 floats, and
 // that was about 10% of a bf16 training step. Here a contiguous fp32 CPU parameter is updated
 // in one vectorised pass that reads the parameter, its gradient and both moments once and
-// writes three of them back. Other parameters (CUDA, other types, strided), and the amsgrad
-// and weight decay options, take LibTorch's own operations.
+// writes three of them back. A step with any other parameter (CUDA, other types, strided), a
+// closure, amsgrad or weight decay is LibTorch's step, whole.
 class Adam : public torch::optim::Adam {
  public:
   using torch::optim::Adam::Adam;
