@@ -31,7 +31,7 @@ for run in $runs; do
   blas_dir=""
   case $run in
     old) exe=$OLD_LTI flags="" ;;
-    old-pthread-blas) exe=$OLD_LTI flags="" blas_dir=/usr/lib/x86_64-linux-gnu/openblas-pthread ;;
+    old-pthread-blas) exe=$OLD_LTI flags="" blas_dir=$PTHREAD_BLAS_DIR ;;
     new-fp32) exe=build/lti flags="--precision fp32" ;;
     new-bf16) exe=build/lti flags="--precision bf16" ;;
   esac

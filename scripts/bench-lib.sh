@@ -1,5 +1,10 @@
 # Shared by the benchmark scripts (sourced, not run).
 
+# Debian's default (pthread) OpenBLAS, which builds before issue 13 were installed with;
+# `LD_LIBRARY_PATH=$PTHREAD_BLAS_DIR` runs a binary on it (OLD_BLAS=1 in the bench scripts).
+# shellcheck disable=SC2034  # read by the scripts that source this file
+PTHREAD_BLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
+
 # A free TCP port on the loopback interface.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

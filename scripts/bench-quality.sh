@@ -47,8 +47,8 @@ synth_flags() {
     a3) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 3 --interest_drift 1.0 --min_interests 1 --max_interests 2" ;;
     a4) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
     a5) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 5 --revisit_share 0 --interest_share 0.9 --interest_drift 0.2" ;;
-    a6) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 5 --revisit_share 0 --interest_share 0.9 --interest_drift 0.2" ;;
-    a7) echo "--users 943 --rows 100000 --items 1682 --categories 216 --seed 4 --revisit_share 0 --interest_share 0.5" ;;
+    a6) synth_flags a5 ;;  # then rated in sittings (below)
+    a7) synth_flags a4 ;;
     b) echo "--users 20000 --rows 6000000 --items 600000 --categories 2000 --seed 7" ;;
     c) echo "--preset tianchi --seed 11" ;;
     s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;

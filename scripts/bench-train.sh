@@ -59,7 +59,7 @@ echo "| build | steady step | tokens/s (epoch) | real positions | peak RSS |"
 echo "|---|---|---|---|---|"
 run "old-$OLD" "$OLD_LTI"
 if [ -n "${OLD_BLAS:-}" ]; then
-  LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread run "old-$OLD-pthread-blas" "$OLD_LTI"
+  LD_LIBRARY_PATH=$PTHREAD_BLAS_DIR run "old-$OLD-pthread-blas" "$OLD_LTI"
 fi
 # Whole histories every epoch, as the old build trains: the same work a step.
 run new-fp32 build/lti --precision fp32 --min_prefix 1
