@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """How much of a synthetic data set's signal a trained model uses. On the validation users of
-`lti eval` (same hash split, same 90/10 split, ties against the user), four scorers rank every
+`lti eval` (same hash split, same 90/10 split, ties against the user), three scorers and their sums rank every
 user's short part for each long part:
 
 - interests: the log-likelihood ratio of the short part's items under `lti synth`'s own model
   of the long part (a revisit of one of its items with probability --revisit_share, recent ones
   favoured; otherwise an item of the user's categories with probability --interest_share, or of
   a popular category), against the items' overall frequencies. Uses items and categories only.
+  An approximation: it knows neither the users' true categories nor their drift, and without
+  revisits (--revisit_share 0) synth also redraws a user's own items, which it does not model.
 - boundary: the short part begins when the long part ends. The log-likelihood ratio of the gap
   between the long part's last hour and the short part's first, modulo one week (the weekday and
   hour are all the model sees of a time), learnt from the training users' true gaps.
