@@ -172,6 +172,34 @@ void MoEImpl::update_bias(const std::function<void(torch::Tensor&)>& combine_cou
   step_counts_ = torch::zeros_like(step_counts_);
 }
 
+double MoEImpl::calibrate_bias(const torch::Tensor& tokens, int64_t iterations) {
+  if (config_.moe_balance != "bias" || tokens.size(0) == 0) return -1;
+  torch::NoGradGuard no_grad;
+  const NoAutocast fp32;
+  const auto affinity = torch::sigmoid(gate(tokens.to(torch::kFloat)));  // [T, E], fixed
+  auto counts_under = [&](const torch::Tensor& b) {
+    const auto chosen = std::get<1>((affinity + b).topk(config_.moe_activated, /*dim=*/-1));
+    return torch::bincount(chosen.reshape({-1}), {}, config_.moe_experts).to(torch::kFloat);
+  };
+  auto cv_of = [](const torch::Tensor& c) {
+    return (c.std(/*unbiased=*/false) / c.mean()).item<double>();
+  };
+  auto trial = bias.clone();
+  auto counts = counts_under(trial);
+  double best_cv = cv_of(counts);
+  for (int64_t i = 0; i < iterations; ++i) {
+    trial.add_(torch::sign(counts.mean() - counts) * config_.moe_bias_rate);
+    trial.sub_(trial.mean());
+    counts = counts_under(trial);
+    const double cv = cv_of(counts);
+    if (cv < best_cv) {
+      best_cv = cv;
+      bias.copy_(trial);
+    }
+  }
+  return best_cv;
+}
+
 void MoEImpl::begin_epoch() {
   torch::NoGradGuard no_grad;
   if (next_load_.defined() && config_.moe_balance == "divide")

@@ -273,6 +273,23 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   return value;
 }
 
+void Trainer::calibrate_balance() {
+  if (options_.model.moe_balance != "bias" || train_users_.empty()) return;
+  // The first batch_size training users, in data order: the same on every rank, so that every
+  // rank sets the same bias.
+  const size_t n = std::min(train_users_.size(), static_cast<size_t>(options_.train.batch_size));
+  const Prepared batch = prepare(train_users_, 0, n, 1);
+  std::vector<BatchTensors> tensors;
+  for (const auto* chunks : {&batch.long_chunks, &batch.short_chunks})
+    for (const SequenceBatch& chunk : *chunks)
+      tensors.push_back(BatchTensors::from(chunk, device_));
+  const double cv = model_->calibrate_balance(tensors);
+  spdlog::info(
+      "expert balance: bias set on the tokens of {} training users before the first step "
+      "(share cv {:.3f} on them)",
+      n, cv);
+}
+
 Trainer::Validation Trainer::validate() {
   Validation v;
   if (val_users_.size() < 2) return v;
@@ -350,6 +367,7 @@ std::vector<EpochStats> Trainer::run() {
     nothing_to_do_ = true;  // and nothing is written
     return history;
   }
+  if (history.empty()) calibrate_balance();
   int64_t replica_checks = 0;
   for (int64_t epoch = done + 1; epoch <= epochs; ++epoch) {
     if (stop_requested()) {

@@ -267,11 +267,19 @@ TEST(Trainer, TheBiasIsSavedAndRestoredByResume) {
   Trainer resumed(data, o);  // nothing left to train: it only restores
   resumed.run();
   EXPECT_TRUE(torch::equal(resumed.model().moe_layer->bias, bias));
-  // And a fresh trainer starts from zero.
+  // And a fresh trainer starts from zero, then sets the bias before its first step.
   o.resume = false;
   o.save_dir = dir.file("other");
+  o.train.epochs = 1;
+  o.train.max_steps_per_epoch = 1;
   Trainer fresh(data, o);
   EXPECT_TRUE(torch::equal(fresh.model().moe_layer->bias, torch::zeros_like(bias)));
+  fresh.run();
+  const auto after_one_step = fresh.model().moe_layer->bias;
+  // One step moves each expert's bias by exactly the rate (before re-centring); a calibrated
+  // bias has moved further.
+  EXPECT_GT((after_one_step.max() - after_one_step.min()).item<double>(),
+            2 * o.model.moe_bias_rate + 1e-6);
 }
 
 TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {

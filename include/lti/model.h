@@ -31,6 +31,10 @@ class UserInterestModel {
   std::pair<torch::Tensor, torch::Tensor> encode_batches(const std::vector<BatchTensors>& longs,
                                                          const std::vector<BatchTensors>& shorts);
 
+  // Sets the MoE's balancing bias from the routing of these batches' tokens before training
+  // starts (MoEImpl::calibrate_bias); returns the share CV reached, -1 if the rule is not "bias".
+  double calibrate_balance(const std::vector<BatchTensors>& batches);
+
   void to(const torch::Device& device);
   // kBf16: autocast while encoding (precision.h); the weights stay fp32 either way.
   void set_precision(Precision precision) { precision_ = precision; }

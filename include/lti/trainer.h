@@ -125,6 +125,8 @@ class Trainer {
   torch::Tensor batch_loss(const torch::Tensor& long_vec, const torch::Tensor& short_vec,
                            Rng& rng) const;
   double train_step(const Prepared& batch, Rng& rng, int64_t& tokens);
+  // A fresh run's MoE bias, set before the first step from the first batch's routing.
+  void calibrate_balance();
   bool leader() const { return !group_ || group_->rank() == 0; }
   bool stop_requested();  // a stop signal on any rank
   void save(const std::vector<EpochStats>& history, bool best);
