@@ -89,8 +89,7 @@ def boundary_scores(longs, shorts, training_gaps):
     return log_ratio[gap]
 
 
-def model_scores(longs, shorts, save_dir):
-    m = json.load(open(f"{save_dir}/model.json"))["model"]
+def model_scores(longs, shorts, save_dir, m):
     sd = {name: torch.load(f"{save_dir}/{name}.pth")
           for name in ("feature_embedding", "moe_layer", "long_term", "short_term")}
     items = twin.read_encoder(f"{save_dir}/item_encoder.txt")
@@ -109,6 +108,8 @@ def model_scores(longs, shorts, save_dir):
 
 def main(csv_path, save_dir, val_fraction=0.3, revisit_share=0.25, interest_share=0.75):
     torch.set_grad_enabled(False)
+    with open(f"{save_dir}/model.json") as f:
+        m = json.load(f)["model"]
     users = twin.read_sequences(csv_path)
     longs, shorts, training_gaps = [], [], []
     for raw_id, rows in sorted(users.items()):
@@ -116,15 +117,15 @@ def main(csv_path, save_dir, val_fraction=0.3, revisit_share=0.25, interest_shar
         if cut == 0 or cut == len(rows):
             continue
         if is_validation_user(raw_id, val_fraction):
-            longs.append(rows[:cut][-256:])
-            shorts.append(rows[cut:][-64:])
+            longs.append(rows[:cut][-m["n_max"]:])  # the most recent N_MAX / K_MAX, as lti
+            shorts.append(rows[cut:][-m["k_max"]:])
         else:
             training_gaps.append(hours_between(rows[cut - 1][0], rows[cut][0]))
     all_rows = [r for rows in users.values() for r in rows]
     print(f"{len(longs)} validation users")
     interests = interest_scores(longs, shorts, all_rows, revisit_share, interest_share)
     boundary = boundary_scores(longs, shorts, training_gaps)
-    model = model_scores(longs, shorts, save_dir)
+    model = model_scores(longs, shorts, save_dir, m)
     rows = [("interests", interests), ("boundary", boundary), ("interests + boundary",
             interests + boundary), ("model", model)]
     for scale in (10, 20):

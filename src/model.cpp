@@ -68,15 +68,14 @@ std::pair<torch::Tensor, torch::Tensor> UserInterestModel::encode_batches(
   return {torch::cat(long_vecs), torch::cat(short_vecs)};
 }
 
-double UserInterestModel::calibrate_balance(const std::vector<BatchTensors>& batches) {
+std::optional<ExpertUsage> UserInterestModel::calibrate_balance(
+    const std::vector<BatchTensors>& batches) {
   torch::NoGradGuard no_grad;
   const AutocastScope autocast(precision_, device_);  // the embedding as training computes it
   std::vector<const BatchTensors*> pointers;
   for (const auto& b : batches) pointers.push_back(&b);
   const BatchTensors all = BatchTensors::positions_of(pointers);
-  const auto x = feature_embedding(all).squeeze(0);
-  const auto token_rows = all.valid.squeeze(0).reshape({-1}).nonzero().squeeze(-1);
-  return moe_layer->calibrate_bias(x.reshape({-1, x.size(-1)}).index_select(0, token_rows));
+  return moe_layer->calibrate_bias(feature_embedding(all), all.valid);
 }
 
 void UserInterestModel::to(const torch::Device& device) {

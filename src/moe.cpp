@@ -97,6 +97,29 @@ MoEImpl::MoEImpl(const ModelConfig& c) : config_(c) {
   step_counts_ = torch::zeros({c.moe_experts}, torch::kInt64);
 }
 
+namespace {
+
+// x [..., H] as fp32 rows, the rows of its valid positions (the only ones routed), and those
+// rows: the tokens. The token stream stays fp32 under bf16 autocast: only the experts' products
+// are bf16.
+struct RoutedTokens {
+  torch::Tensor flat, rows, tokens;
+};
+RoutedTokens routed_tokens(const torch::Tensor& x, const torch::Tensor& valid) {
+  RoutedTokens t;
+  t.flat = x.reshape({-1, x.size(-1)}).to(torch::kFloat);
+  t.rows = valid.reshape({-1}).nonzero().squeeze(-1);
+  t.tokens = t.flat.index_select(0, t.rows);  // [T, H]
+  return t;
+}
+
+std::vector<int64_t> to_vector(const torch::Tensor& counts) {
+  const auto c = counts.to(torch::kCPU, torch::kInt64).contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+}  // namespace
+
 Routing MoEImpl::route(const torch::Tensor& tokens) {
   // Routing is decided in fp32 even under bf16 autocast: rounding the affinities would change
   // which experts win a close top-k, and with it the balance statistics.
@@ -116,11 +139,7 @@ Routing MoEImpl::route(const torch::Tensor& tokens) {
 }
 
 torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& valid) {
-  const int64_t hidden = x.size(-1);
-  // The token stream stays fp32 under bf16 autocast: only the experts' products are bf16.
-  const auto flat = x.reshape({-1, hidden}).to(torch::kFloat);
-  const auto token_rows = valid.reshape({-1}).nonzero().squeeze(-1);  // routed tokens only
-  const auto tokens = flat.index_select(0, token_rows);               // [T, H]
+  const auto [flat, token_rows, tokens] = routed_tokens(x, valid);
   if (tokens.size(0) == 0) return flat.view(x.sizes());
 
   auto out = tokens;
@@ -143,9 +162,7 @@ torch::Tensor MoEImpl::forward(const torch::Tensor& x, const torch::Tensor& vali
   // One gather of every pair's token in expert order, cut into one view per expert: its
   // backward is a single index_add, where one index_select per expert would each produce a
   // zero-filled [T, H] gradient to be summed.
-  const auto per_expert_cpu = per_expert.to(torch::kCPU);
-  const std::vector<int64_t> sizes(per_expert_cpu.data_ptr<int64_t>(),
-                                   per_expert_cpu.data_ptr<int64_t>() + config_.moe_experts);
+  const std::vector<int64_t> sizes = to_vector(per_expert);
   const auto sorted_token = pair_token.index_select(0, order);
   const auto expert_inputs = tokens.index_select(0, sorted_token).split_with_sizes(sizes, 0);
   std::vector<torch::Tensor> outputs;
@@ -163,41 +180,45 @@ void MoEImpl::update_bias(const std::function<void(torch::Tensor&)>& combine_cou
   torch::NoGradGuard no_grad;
   if (config_.moe_balance == "bias") {
     if (combine_counts) combine_counts(step_counts_);
-    const auto c = step_counts_.to(bias.device(), torch::kFloat32);
-    // An expert used less than the mean gains, one used more loses; the re-centring keeps the
-    // bias from drifting as a whole (top-k is blind to a common shift).
-    bias.add_(torch::sign(c.mean() - c) * config_.moe_bias_rate);
-    bias.sub_(bias.mean());
+    apply_bias_rule(bias, step_counts_);
   }
   step_counts_ = torch::zeros_like(step_counts_);
 }
 
-double MoEImpl::calibrate_bias(const torch::Tensor& tokens, int64_t iterations) {
-  if (config_.moe_balance != "bias" || tokens.size(0) == 0) return -1;
+void MoEImpl::apply_bias_rule(torch::Tensor& b, const torch::Tensor& counts) const {
+  const auto c = counts.to(b.device(), torch::kFloat32);
+  // An expert used less than the mean gains, one used more loses; the re-centring keeps the
+  // bias from drifting as a whole (top-k is blind to a common shift).
+  b.add_(torch::sign(c.mean() - c) * config_.moe_bias_rate);
+  b.sub_(b.mean());
+}
+
+std::optional<ExpertUsage> MoEImpl::calibrate_bias(const torch::Tensor& x,
+                                                   const torch::Tensor& valid, int64_t iterations) {
+  if (config_.moe_balance != "bias") return std::nullopt;
+  const torch::Tensor tokens = routed_tokens(x, valid).tokens;
+  if (tokens.size(0) == 0) return std::nullopt;
   torch::NoGradGuard no_grad;
   const NoAutocast fp32;
-  const auto affinity = torch::sigmoid(gate(tokens.to(torch::kFloat)));  // [T, E], fixed
+  // route()'s choice under a trial bias; the affinities are computed once, as nothing trains.
+  const auto affinity = torch::sigmoid(gate(tokens));  // [T, E]
   auto counts_under = [&](const torch::Tensor& b) {
     const auto chosen = std::get<1>((affinity + b).topk(config_.moe_activated, /*dim=*/-1));
-    return torch::bincount(chosen.reshape({-1}), {}, config_.moe_experts).to(torch::kFloat);
-  };
-  auto cv_of = [](const torch::Tensor& c) {
-    return (c.std(/*unbiased=*/false) / c.mean()).item<double>();
+    return torch::bincount(chosen.reshape({-1}), {}, config_.moe_experts);
   };
   auto trial = bias.clone();
   auto counts = counts_under(trial);
-  double best_cv = cv_of(counts);
+  ExpertUsage best = ExpertUsage::from_counts(to_vector(counts));
   for (int64_t i = 0; i < iterations; ++i) {
-    trial.add_(torch::sign(counts.mean() - counts) * config_.moe_bias_rate);
-    trial.sub_(trial.mean());
+    apply_bias_rule(trial, counts);
     counts = counts_under(trial);
-    const double cv = cv_of(counts);
-    if (cv < best_cv) {
-      best_cv = cv;
+    const ExpertUsage usage = ExpertUsage::from_counts(to_vector(counts));
+    if (usage.cv < best.cv) {
+      best = usage;
       bias.copy_(trial);
     }
   }
-  return best_cv;
+  return best;
 }
 
 void MoEImpl::begin_epoch() {
@@ -226,9 +247,6 @@ void MoEImpl::set_next_load(const std::vector<double>& share) {
   next_load_ = torch::tensor(share, torch::kFloat64).to(torch::kFloat32);
 }
 
-std::vector<int64_t> MoEImpl::activation_counts() const {
-  const auto c = counts_.to(torch::kCPU).contiguous();
-  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
-}
+std::vector<int64_t> MoEImpl::activation_counts() const { return to_vector(counts_); }
 
 }  // namespace lti

@@ -283,11 +283,12 @@ void Trainer::calibrate_balance() {
   for (const auto* chunks : {&batch.long_chunks, &batch.short_chunks})
     for (const SequenceBatch& chunk : *chunks)
       tensors.push_back(BatchTensors::from(chunk, device_));
-  const double cv = model_->calibrate_balance(tensors);
-  spdlog::info(
-      "expert balance: bias set on the tokens of {} training users before the first step "
-      "(share cv {:.3f} on them)",
-      n, cv);
+  const auto usage = model_->calibrate_balance(tensors);
+  if (usage)
+    spdlog::info(
+        "expert balance: bias set on the tokens of {} training users before the first "
+        "step: {}",
+        n, usage->summary());
 }
 
 Trainer::Validation Trainer::validate() {

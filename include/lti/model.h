@@ -32,8 +32,9 @@ class UserInterestModel {
                                                          const std::vector<BatchTensors>& shorts);
 
   // Sets the MoE's balancing bias from the routing of these batches' tokens before training
-  // starts (MoEImpl::calibrate_bias); returns the share CV reached, -1 if the rule is not "bias".
-  double calibrate_balance(const std::vector<BatchTensors>& batches);
+  // starts (MoEImpl::calibrate_bias); returns their expert usage, nullopt if the rule is not
+  // "bias".
+  std::optional<ExpertUsage> calibrate_balance(const std::vector<BatchTensors>& batches);
 
   void to(const torch::Device& device);
   // kBf16: autocast while encoding (precision.h); the weights stay fp32 either way.

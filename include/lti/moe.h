@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 
 #include <string>
 #include <vector>
@@ -65,13 +66,15 @@ class MoEImpl : public torch::nn::Module {
   // `combine_counts`, in distributed training, sums every rank's step counts in place.
   void update_bias(const std::function<void(torch::Tensor&)>& combine_counts = nullptr);
 
-  // Before the first training step ("bias" only; otherwise a no-op returning -1): the rule of
-  // update_bias() repeated `iterations` times on the routing of `tokens` [T, H] (the MoE's
-  // input), with no training in between, keeping the most even bias it reaches. A fresh gate
-  // favours a few experts by about 0.1 of affinity, which the rule takes 10-20 steps to undo,
-  // one per step: on a small data set (2 steps an epoch) that was the first 3-4 epochs. Returns
-  // the coefficient of variation of the experts' shares of these tokens under the bias kept.
-  double calibrate_bias(const torch::Tensor& tokens, int64_t iterations = 200);
+  // Before the first training step ("bias" only; otherwise nothing happens and nullopt is
+  // returned): the rule of update_bias() repeated `iterations` times on the routing of the
+  // valid tokens of x [..., H] (the MoE's input, as forward() takes it), with no training in
+  // between, keeping the most even bias it reaches. A fresh gate favours a few experts by about
+  // 0.1 of affinity, which the rule takes 10-20 steps to undo, one per step: on a small data set
+  // (2 steps an epoch) that was the first 3-4 epochs. Returns the experts' usage of these tokens
+  // under the bias kept.
+  std::optional<ExpertUsage> calibrate_bias(const torch::Tensor& x, const torch::Tensor& valid,
+                                            int64_t iterations = 200);
 
   // Epoch-level view: begin_epoch() resets the counts ("divide": and puts the shares of the
   // previous epoch in force as `load`); end_epoch() computes this epoch's shares (for "bias" and
@@ -90,6 +93,10 @@ class MoEImpl : public torch::nn::Module {
   torch::Tensor bias;  // buffer [E]: the balancing bias of "bias" (saved in moe_layer.pth)
 
  private:
+  // update_bias()'s rule on `b` for activation counts `counts`: b += rate * sign(mean - count),
+  // then re-centred to mean 0.
+  void apply_bias_rule(torch::Tensor& b, const torch::Tensor& counts) const;
+
   ModelConfig config_;
   torch::Tensor counts_;       // [E] int64, activations this epoch (not saved)
   torch::Tensor step_counts_;  // [E] int64, activations since the last update_bias()
