@@ -1,39 +1,47 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of lti from Debian's archive. Idempotent: packages
-# already present are left alone. Uses sudo only when not running as root.
+# Installs every build and test dependency of lti. Idempotent, and quick when all is there.
+#  - From Debian's archive: the compiler, CMake, hiredis, CLI11, fast-cpp-csv-parser,
+#    nlohmann/json, spdlog, GoogleTest, Gloo's headers, redis-server.
+#  - From PyPI, into one virtual environment shared by every clone on the machine
+#    (LTI_VENV, default /opt/lti/venv): the pinned torch wheel of scripts/requirements.txt,
+#    whose LibTorch the build links (CUDA 13, with its CUDA libraries; 5.4 GB installed), and
+#    the Python packages the tests use.
+# Uses sudo only when not running as root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libtorch-dev libgloo-dev libopenblas0-pthread libopenblas0-openmp
-  libhiredis-dev libcli11-dev libfccp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libgloo-dev libhiredis-dev libcli11-dev libfccp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev redis-server redis-tools
-  python3 python3-torch python3-redis time
+  python3 python3-venv time
 )
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  echo "install-deps: all ${#PACKAGES[@]} Debian packages already installed"
 else
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# OpenBLAS built for OpenMP, not pthreads: LibTorch runs its own OpenMP pool, and the pthread
-# OpenBLAS spins its threads against it (training is ~1.5x slower; README, Benchmarks).
-# Debian picks the pthread build by priority, so select the OpenMP one for the three links.
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
-for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
-  target=/usr/lib/$arch/openblas-openmp/$lib
-  current=$(readlink -f "/etc/alternatives/$lib-$arch" 2>/dev/null || true)
-  if [ -e "$target" ] && [ "$current" != "$target" ]; then
-    $SUDO update-alternatives --quiet --set "$lib-$arch" "$target"
-    echo "install-deps: $lib -> $target"
-  fi
-done
+# The venv is up to date when it was made from this very requirements file.
+VENV=${LTI_VENV:-/opt/lti/venv}
+REQUIREMENTS=scripts/requirements.txt
+STAMP="$VENV/lti-requirements.txt"
+if [ -x "$VENV/bin/python" ] && cmp -s "$REQUIREMENTS" "$STAMP" &&
+  "$VENV/bin/python" -c 'import torch, redis' 2>/dev/null; then
+  echo "install-deps: $VENV already has $(grep -c '==' "$REQUIREMENTS") pinned Python packages"
+else
+  echo "install-deps: installing $(grep '==' "$REQUIREMENTS" | tr '\n' ' ')into $VENV"
+  $SUDO mkdir -p "$(dirname "$VENV")"
+  [ -x "$VENV/bin/python" ] || $SUDO /usr/bin/python3 -m venv "$VENV"
+  $SUDO "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+  $SUDO cp "$REQUIREMENTS" "$STAMP"
+fi

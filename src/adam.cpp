@@ -3,28 +3,12 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
-#include <sstream>
-#include <string>
-#include <type_traits>
 
 #include "adam_kernel.h"
 
 namespace lti {
 
 namespace {
-
-// torch::optim keys its state by the parameter's TensorImpl: printed as a string in LibTorch
-// 1.x, the pointer itself in 2.x.
-template <typename Key>
-Key state_key(c10::TensorImpl* impl) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;
-    os << impl;
-    return os.str();
-  } else {
-    return impl;
-  }
-}
 
 // A contiguous fp32 CPU parameter with a dense gradient of the same kind.
 bool takes_one_pass(const torch::Tensor& p) {
@@ -37,8 +21,7 @@ bool takes_one_pass(const torch::Tensor& p) {
 }  // namespace
 
 torch::optim::AdamParamState& Adam::state_of(const torch::Tensor& p) {
-  using Key = typename std::decay_t<decltype(state_)>::key_type;
-  auto& slot = state_[state_key<Key>(p.unsafeGetTensorImpl())];
+  auto& slot = state_[p.unsafeGetTensorImpl()];  // torch::optim's key: the TensorImpl
   if (!slot) {  // as torch::optim::Adam initialises it
     auto state = std::make_unique<torch::optim::AdamParamState>();
     state->step(0);

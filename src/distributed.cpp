@@ -14,13 +14,9 @@
 
 namespace lti {
 
-// LibTorch 2 made the process group a front for per-device "backends"; the collectives lti
-// calls have the same signatures on both, so the backend object is used directly.
-#if TORCH_VERSION_MAJOR >= 2
+// LibTorch 2 made the process group a front for per-device "backends"; lti calls the backend's
+// collectives directly.
 using Collectives = c10d::Backend;
-#else
-using Collectives = c10d::ProcessGroup;
-#endif
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;

@@ -1,5 +1,9 @@
 #include "lti/model.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -144,8 +148,26 @@ std::string state_dict_bytes(const torch::nn::Module& module) {
     dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
   for (const auto& item : module.named_buffers(/*recurse=*/true))
     dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  return std::string(bytes.begin(), bytes.end());
+  // What torch.save writes, without the element-type tag torch::pickle_save puts on every dict
+  // (a call of torch.jit._pickle.restore_type_tag, which torch.load's weights_only=True, its
+  // default since PyTorch 2.6, refuses): a plain dict of tensors.
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* bytes, size_t size) { pickle.insert(pickle.end(), bytes, bytes + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(dict));
+  pickler.stop();
+  std::string archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* bytes, size_t size) {
+    archive.append(static_cast<const char*>(bytes), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(),
+                                     writer);
+  writer.writeEndOfFile();
+  return archive;
 }
 
 void load_state_dict(torch::nn::Module& module, const std::string& path) {

@@ -4,18 +4,12 @@
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 #include "lti/errors.h"
-
-// LibTorch 2.4 replaced the per-device autocast calls by ones that take the device type.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define LTI_AUTOCAST_BY_DEVICE_TYPE 1
-#endif
 
 namespace lti {
 namespace {
@@ -48,28 +42,11 @@ int cuda_compute_capability_major(int device_index) {
   return major;
 }
 
-bool autocast_enabled(c10::DeviceType type) {
-#ifdef LTI_AUTOCAST_BY_DEVICE_TYPE
-  return at::autocast::is_autocast_enabled(type);
-#else
-  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled()
-                                       : at::autocast::is_cpu_enabled();
-#endif
-}
+bool autocast_enabled(c10::DeviceType type) { return at::autocast::is_autocast_enabled(type); }
 
 void enable_autocast(c10::DeviceType type, bool on) {
-#ifdef LTI_AUTOCAST_BY_DEVICE_TYPE
   if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
   at::autocast::set_autocast_enabled(type, on);
-#else
-  if (type == c10::DeviceType::CUDA) {
-    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(on);
-  } else {
-    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(on);
-  }
-#endif
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 #include "lti/tower.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 namespace lti {
 
@@ -33,24 +31,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
       torch::nn::functional::linear(x.narrow(1, 0, queries), qkv->weight.narrow(0, 0, inner))
           .view({b, queries, heads_, dim_head_})
           .transpose(1, 2);  // [B, heads, Q, dh]
-#if TORCH_VERSION_MAJOR >= 2
-  // LibTorch 2.x has a fused kernel (flash / memory-efficient attention on CUDA, a fused
-  // kernel on CPU); the boolean mask marks the keys that take part.
+  // The fused kernel: flash attention on the CPU (fp32 and bf16, with this boolean padding
+  // mask: docs/performance.md) and flash / memory-efficient attention on CUDA. The mask marks
+  // the keys that take part.
   const auto context =
       at::scaled_dot_product_attention(q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));
-#else
-  // The [B, heads, Q, T] score tensor is the largest in the model: scale q instead of the
-  // scores, and add the padding mask in place and in the scores' own type (bfloat16 under
-  // autocast: an fp32 mask would make the add go through an fp32 copy), so no extra copy of it
-  // is made. (matmul does not keep its output for backward, so the in-place add is safe.)
-  auto scores =
-      torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(dim_head_))), kv[0].transpose(-2, -1));
-  scores.add_(torch::zeros({b, 1, 1, t}, scores.options())
-                  .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
-                               -std::numeric_limits<float>::infinity()));
-  // Under bf16 autocast the scores are bfloat16; softmax accumulates in fp32 internally.
-  const auto context = torch::matmul(torch::softmax(scores, -1), kv[1]);  // [B, heads, Q, dh]
-#endif
   return out(context.transpose(1, 2).reshape({b, queries, inner}));
 }
 

@@ -557,6 +557,10 @@ std::vector<EpochStats> Trainer::restore() {
   } catch (const c10::Error& e) {
     throw ModelError("--resume: cannot read '" + from + "/optimizer.pt'");
   }
+  // LibTorch 2.x restores each parameter group's options (the saved run's learning rate) with
+  // Adam's moments; this run's --lr applies from here on.
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(options_.train.lr);
   std::vector<EpochStats> history;
   for (const auto& e : j.at("epochs")) {
     EpochStats s;

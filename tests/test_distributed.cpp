@@ -140,6 +140,35 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
       << out;
 }
 
+// The README's launch: PyTorch's own torchrun (the venv's, scripts/install-deps.sh) starts two
+// ranks of build/lti itself, which join through torchrun's agent store and form a Gloo group on
+// loopback.
+TEST(DistributedTraining, TorchrunStartsTwoGlooRanksOfLti) {
+  const std::string torchrun = LTI_TORCHRUN;
+  std::string out;
+  if (torchrun.empty() || run_command(torchrun + " --help", out) != 0)
+    LTI_SKIP_OR_FAIL_IN_CI("no torchrun next to " LTI_PYTHON ": " + out);
+  TempDir dir;
+  ASSERT_EQ(run_command(kLti + " synth -o " + dir.file("data/train.csv") +
+                            " --users 200 --rows 12000 --items 1000 --categories 30 --seed 3",
+                        out),
+            0)
+      << out;
+  // --standalone: torchrun hosts the rendezvous on a free port of its own choosing.
+  ASSERT_EQ(run_command(torchrun + " --standalone --nnodes 1 --nproc_per_node 2 --no-python " +
+                            kLti + " train --epochs 2 --threads 1 --check_replicas --data_path " +
+                            dir.file("data") + " --save_dir " + dir.file("model") + kTinyModel,
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 1 of 2: trained 2 epoch(s), "), std::string::npos) << out;
+  EXPECT_NE(out.find("parameters identical on all 2 ranks after each of"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("model saved in " + dir.file("model")), std::string::npos) << out;
+  EXPECT_EQ(read_json(dir.file("model/model.json"))["epochs"].size(), 2u);
+}
+
 // In-batch softmax over every rank's short vectors: after one step, the averaged gradient of every
 // parameter on both ranks equals the gradient one process computes on the whole global batch
 // (a rank's short vectors also get the gradient of the other ranks' queries).

@@ -101,3 +101,37 @@ TEST(PythonInterop, PyTorchTwinRecomputesTheExportedVectorsForEveryBalancingRule
     EXPECT_NE(out.find("ok: 40 users"), std::string::npos) << out;
   }
 }
+
+// The original design's readers call torch.load(path) with no other argument. Since PyTorch 2.6
+// that means weights_only=True, which unpickles only tensors, dicts and a short list of safe
+// types: every one of the four files must still come back as a dict of tensors.
+TEST(PythonInterop, TorchLoadWithItsWeightsOnlyDefaultReturnsEachStateDict) {
+  REQUIRE_PYTHON_MODULES("torch");
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 40, 2400);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
+  Trainer trainer(data, o);
+  trainer.run();
+  const std::string script =
+      "import inspect, sys, torch\n"
+      "major, minor = (int(x) for x in torch.__version__.split('.')[:2])\n"
+      "assert (major, minor) >= (2, 6), 'torch ' + torch.__version__ + ' predates weights_only=True'\n"
+      "for name in ('feature_embedding', 'moe_layer', 'long_term', 'short_term'):\n"
+      "    path = sys.argv[1] + '/' + name + '.pth'\n"
+      "    state = torch.load(path)\n"
+      "    assert type(state) is dict, (name, type(state))\n"
+      "    assert state and all(isinstance(v, torch.Tensor) for v in state.values()), name\n"
+      "    explicit = torch.load(path, weights_only=True)\n"
+      "    assert explicit.keys() == state.keys(), name\n"
+      "    assert all(torch.equal(explicit[k], state[k]) for k in state), name\n"
+      "    print('ok:', name, len(state), 'tensors')\n";
+  test::write_text(dir.file("load.py"), script);
+  std::string out;
+  EXPECT_EQ(test::run_command(std::string(LTI_PYTHON) + " " + dir.file("load.py") + " " +
+                                  dir.file("model"),
+                              out),
+            0)
+      << out;
+  for (const char* name : {"feature_embedding", "moe_layer", "long_term", "short_term"})
+    EXPECT_NE(out.find(std::string("ok: ") + name), std::string::npos) << out;
+}

@@ -7,7 +7,9 @@
 
 namespace lti {
 
-// "auto" (CUDA when LibTorch sees a GPU, else CPU), "cpu" or "cuda" (an error without a GPU).
+// "auto" (CUDA when LibTorch sees a GPU, else the CPU, said once in the log), "cpu", or "cuda"
+// / "cuda:N" (without a usable GPU: Error(kExitUsage) naming the device and the CUDA runtime's
+// reason, such as no GPU or a driver too old for this build's CUDA).
 torch::Device pick_device(const std::string& choice);
 
 // Intra-op threads for LibTorch; 0 = every available CPU. Returns the number set. The first
@@ -16,9 +18,9 @@ int set_threads(int threads);
 
 // The BLAS that LibTorch calls (found at run time).
 struct BlasThreading {
-  std::string description;  // e.g. "OpenBLAS 0.3.21 ... (OpenMP threads)"
-  bool pthread_openblas = false;
-  bool openmp_openblas = false;  // what scripts/install-deps.sh selects
+  std::string description;  // e.g. "MKL, inside LibTorch (OpenMP threads)"
+  bool pthread_openblas = false;         // its own threads compete with LibTorch's
+  bool shares_libtorch_threads = false;  // MKL or OpenBLAS on LibTorch's OpenMP pool
 };
 BlasThreading blas_threading();
 
