@@ -60,12 +60,13 @@ endif()
 
 # --- a CUDA LibTorch from the wheel's files, without the toolkit
 set(TORCH_INSTALL_PREFIX "${lti_torch_root}")
-file(STRINGS "${TORCH_INSTALL_PREFIX}/include/torch/version.h" lti_torch_version_line
-     REGEX "define TORCH_VERSION \"")
-string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" Torch_VERSION "${lti_torch_version_line}")
+execute_process(
+  COMMAND "${LTI_TORCH_PYTHON}" -c "import torch; print(torch.__version__.split('+')[0], end='')"
+  OUTPUT_VARIABLE Torch_VERSION)
 message(STATUS "No nvcc: importing the CUDA LibTorch ${Torch_VERSION} from its files")
 file(GLOB lti_nvidia_includes LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/include")
 add_library(lti_torch INTERFACE)
+target_compile_features(lti_torch INTERFACE cxx_std_20)  # LibTorch 2.15's headers need C++20
 target_include_directories(lti_torch SYSTEM INTERFACE
   "${TORCH_INSTALL_PREFIX}/include" "${TORCH_INSTALL_PREFIX}/include/torch/csrc/api/include"
   ${lti_nvidia_includes})

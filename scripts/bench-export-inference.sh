@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `lti export` inference side by side (issue 13): the lti of an older commit (OLD, default
-# 7b8830f, built beside this checkout as scripts/bench-train.sh does) and this checkout's
-# build/lti in fp32 (the export default) and bf16, on the same data, default model, a redis-server
+# `lti export` inference side by side: the lti of an older commit (OLD, default fff1236, the
+# last build on Debian's LibTorch 1.13, built beside this checkout as scripts/bench-train.sh
+# does) and this checkout's build/lti, each in fp32 (the export default) and bf16, on the same data, default model, a redis-server
 # on a free loopback port. Each build exports a model it trained itself for one step (inference
 # cost hardly depends on the weights: only through the experts the router picks). Prints
 # inference users/s and peak RSS.
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}
-OLD=${OLD:-7b8830f}
+OLD=${OLD:-$DEBIAN_TORCH_COMMIT}
 DATA_DIR=${DATA_DIR:-$OUT/tianchi}
 mkdir -p "$OUT" "$DATA_DIR"
 [ -n "$(ls "$DATA_DIR"/*.csv 2>/dev/null)" ] || build/lti synth --preset tianchi -o "$DATA_DIR/train.csv"
@@ -25,12 +25,13 @@ trap 'kill $(cat "$OUT/export-inference-redis/redis.pid")' EXIT
 
 echo "| build | inference | peak RSS |"
 echo "|---|---|---|"
-runs="old new-fp32 new-bf16"
-[ -n "${OLD_BLAS:-}" ] && runs="old old-pthread-blas new-fp32 new-bf16"
+runs="old-fp32 new-fp32 old-bf16 new-bf16"
+[ -n "${OLD_BLAS:-}" ] && runs="old-fp32 old-pthread-blas new-fp32 old-bf16 new-bf16"
 for run in $runs; do
   blas_dir=""
   case $run in
-    old) exe=$OLD_LTI flags="" ;;
+    old-fp32) exe=$OLD_LTI flags="--precision fp32" ;;
+    old-bf16) exe=$OLD_LTI flags="--precision bf16" ;;
     old-pthread-blas) exe=$OLD_LTI flags="" blas_dir=$PTHREAD_BLAS_DIR ;;
     new-fp32) exe=build/lti flags="--precision fp32" ;;
     new-bf16) exe=build/lti flags="--precision bf16" ;;

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Training speed side by side (issue 13): the lti of an older commit (OLD, default 7b8830f, the
-# build before the speed work) and this checkout's build/lti, on the same Tianchi-preset file,
-# default model, batch 256, 2 threads, one run after the other. For each: steady-state seconds
-# a step (from the log's timestamps, the first logged step excluded), the epoch line's tokens/s
-# and real-token share, and peak RSS.
-#   scripts/bench-train.sh                      # old, new --precision fp32, new (auto: bf16 here)
+# Training speed side by side: the lti of an older commit (OLD, default fff1236, the last build
+# on Debian's LibTorch 1.13) and this checkout's build/lti (LibTorch 2.15), on the same
+# Tianchi-preset file, default model, batch 256, 2 threads, whole histories (--min_prefix 1),
+# one run after the other, in fp32 and in bf16. For each: steady-state seconds a step (from the
+# log's timestamps, the first logged step excluded), the epoch line's tokens/s and real-token
+# share, and peak RSS.
+#   scripts/bench-train.sh                      # old and new, fp32 and bf16
 #   STEPS=8 scripts/bench-train.sh               # more steps a run (default 5)
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 BATCH=128 scripts/bench-train.sh   # another data set
 #   OLD_LTI=/path/to/old/lti scripts/bench-train.sh   # an old binary already built
-#   BREAKDOWN=1 scripts/bench-train.sh           # also build/bench_train's split of a step
+#   BREAKDOWN=1 scripts/bench-train.sh           # also bench_train's split of a step and the
+#                                                # attention's share of one (profile-share.py),
+#                                                # old and new
 #   OLD_BLAS=1 scripts/bench-train.sh            # also the old build with Debian's default
 #                                                # pthread OpenBLAS, which it was installed with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
 OUT=${BENCH_DIR:-/tmp/lti-bench}
-OLD=${OLD:-7b8830f}
+OLD=${OLD:-$DEBIAN_TORCH_COMMIT}
 STEPS=${STEPS:-5}
 BATCH=${BATCH:-256}
 THREADS=${THREADS:-2}
@@ -57,15 +60,22 @@ PY
 
 echo "| build | steady step | tokens/s (epoch) | real positions | peak RSS |"
 echo "|---|---|---|---|---|"
-run "old-$OLD" "$OLD_LTI"
-if [ -n "${OLD_BLAS:-}" ]; then
-  LD_LIBRARY_PATH=$PTHREAD_BLAS_DIR run "old-$OLD-pthread-blas" "$OLD_LTI"
-fi
-# Whole histories every epoch, as the old build trains: the same work a step.
-run new-fp32 build/lti --precision fp32 --min_prefix 1
-run new-auto build/lti --precision auto --min_prefix 1
+# Whole histories every epoch (--min_prefix 1): the same work a step in both builds.
+for p in fp32 bf16; do
+  run "old-$OLD-$p" "$OLD_LTI" --precision "$p" --min_prefix 1
+  if [ -n "${OLD_BLAS:-}" ]; then
+    LD_LIBRARY_PATH=$PTHREAD_BLAS_DIR run "old-$OLD-$p-pthread-blas" "$OLD_LTI" --precision "$p" --min_prefix 1
+  fi
+  run "new-$p" build/lti --precision "$p" --min_prefix 1
+done
 if [ -n "${BREAKDOWN:-}" ]; then
-  for p in fp32 auto; do
-    build/bench_train "$(ls "$DATA_DIR"/*.csv | head -1)" "$STEPS" "$BATCH" "$THREADS" "$p" | tail -4
+  csv=$(ls "$DATA_DIR"/*.csv | head -1)
+  for p in fp32 bf16; do
+    for build in "old-$OLD:$(dirname "$OLD_LTI")" "new:build"; do
+      name=${build%%:*} dir=${build#*:}
+      echo "== $name $p: bench_train, then the attention's share of its last step"
+      LTI_PROFILE="$OUT/profile-$name-$p.json" "$dir/bench_train" "$csv" "$STEPS" "$BATCH" "$THREADS" "$p" | tail -4
+      /usr/bin/python3 scripts/profile-share.py "$OUT/profile-$name-$p.json"
+    done
   done
 fi

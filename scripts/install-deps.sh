@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake
   libgloo-dev libhiredis-dev libcli11-dev libfccp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev redis-server redis-tools
   python3 python3-venv time
