@@ -10,6 +10,7 @@
 #include "lti/ingest.h"
 #include "lti/model_config.h"
 #include "lti/runtime.h"
+#include "lti/sequences.h"
 #include "lti/trainer.h"
 
 namespace lti {
@@ -25,13 +26,16 @@ void add_eval_command(CLI::App& app, Action& slot) {
     int threads = 0;
     bool json = false;
     bool strict = false;
+    std::string split = "count";
+    int min_gap_hours = 4;
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "eval",
       "Measure representation quality on the validation users: each long vector ranks the\n"
       "short vectors of all validation users by cosine; Recall@1/10/50 and MRR of the\n"
-      "user's own, for the model, a mean-pooling baseline and chance");
+      "user's own, for the model, a mean-pooling baseline, a clock baseline (the boundary's\n"
+      "hour of week alone) and chance");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->device, opt->threads);
   add_precision_option(cmd, opt->precision, "inference (fp32 measures what export writes)");
@@ -40,6 +44,18 @@ void add_eval_command(CLI::App& app, Action& slot) {
   cmd->add_option("--val_fraction", opt->val_fraction,
                   "Validation share (default: the one training used, from model.json)");
   add_inference_batch_option(cmd, opt->batch_size);
+  cmd->add_option("--split", opt->split,
+                  "count: long part the oldest 90% of a user's interactions, short part the rest "
+                  "(the original design; the short part usually starts in the hour the long part "
+                  "ends, which the clock row shows); gap: the short part is the first visit after "
+                  "the 90% point that follows a gap of --min_gap_hours or more, users without one "
+                  "are not scored")
+      ->check(CLI::IsMember({"count", "gap"}))
+      ->capture_default_str();
+  cmd->add_option("--min_gap_hours", opt->min_gap_hours,
+                  "--split gap: the hours between two interactions that end a visit")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", opt->json, "Print the results as JSON");
 
   cmd->callback([opt, &slot] {
@@ -61,7 +77,14 @@ void add_eval_command(CLI::App& app, Action& slot) {
       if (users.size() < 2)
         throw InputError("evaluation needs at least two validation users; found " +
                          std::to_string(users.size()));
-      const EvalResult result = evaluate(*model, data.data, users, opt->batch_size, device);
+      const SplitRule split =
+          opt->split == "gap" ? SplitRule::gap(opt->min_gap_hours) : SplitRule::count();
+      const EvalResult result =
+          evaluate(*model, data.data, users, opt->batch_size, device, split);
+      if (result.model.users < 2)
+        throw InputError("evaluation needs at least two users the " + split.name() +
+                         " split can cut; found " + std::to_string(result.model.users) + " of " +
+                         std::to_string(users.size()) + " validation users");
       if (opt->json)
         std::cout << result.to_json().dump(2) << "\n";
       else

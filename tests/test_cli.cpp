@@ -1,6 +1,8 @@
 // The `lti` executable end to end: help, exit codes, config files, synth and inspect.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 
 #include "test_util.h"
@@ -128,6 +130,22 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
       << out;
   EXPECT_NE(out.find("mean pooling"), std::string::npos) << out;
   EXPECT_NE(out.find("Recall@10"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nclock "), std::string::npos) << out;
+  EXPECT_NE(out.find("(split: by count, 90/10)"), std::string::npos) << out;
+  // The gap split: the clock row, the split and the users left out are in the JSON too.
+  ASSERT_EQ(run_command(kLti + " eval --threads 1 --json --split gap --min_gap_hours 2 --data_path " +
+                            csv + " --save_dir " + dir.file("model"),
+                        out),
+            0)
+      << out;
+  {
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    EXPECT_TRUE(j.at("clock").contains("mrr")) << out;
+    EXPECT_EQ(j.at("split").at("rule"), "gap");
+    EXPECT_EQ(j.at("split").at("min_gap_hours"), 2);
+    EXPECT_GE(j.at("model").at("users").get<int>(), 2);
+    EXPECT_EQ(j.at("model").at("users"), j.at("clock").at("users"));
+  }
   EXPECT_TRUE(std::filesystem::exists(dir.file("model/report.html")));
   EXPECT_EQ(
       run_command(kLti + " eval --data_path " + csv + " --save_dir " + dir.file("nothing"), out), 4)

@@ -76,3 +76,27 @@ TEST(Evaluation, TrainedModelBeatsMeanPoolingAndChance) {
   EXPECT_GT(r.mean_pooling.recall_at_10, 3 * r.chance.recall_at_10);
   EXPECT_GT(r.model.mrr, 3 * r.chance.mrr);
 }
+
+// The line under the table: said when the clock (no vector at all) gains at least half of what
+// the model gains over chance, and is above 1.5x chance; counted from ranks like the others.
+TEST(Evaluation, TheClockRowIsFlaggedWhenItComesWithinReachOfTheModel) {
+  EvalResult r;
+  r.chance = chance_metrics(100);  // MRR 0.052
+  r.model = metrics_from_ranks(std::vector<size_t>(100, 2));  // MRR 0.5
+  r.clock = metrics_from_ranks(std::vector<size_t>(100, 4));  // MRR 0.25: 44% of the gain
+  EXPECT_DOUBLE_EQ(r.model.mrr, 0.5);
+  EXPECT_DOUBLE_EQ(r.clock.recall_at_1, 0.0);
+  EXPECT_DOUBLE_EQ(r.clock.recall_at_10, 1.0);
+  EXPECT_FALSE(r.clock_within_reach());
+  EXPECT_EQ(r.table().find("note: the clock"), std::string::npos);
+  r.clock = metrics_from_ranks(std::vector<size_t>(100, 3));  // MRR 0.333: 63% of the gain
+  EXPECT_TRUE(r.clock_within_reach());
+  EXPECT_NE(r.table().find("note: the clock alone gains 63% of the model's MRR over chance"),
+            std::string::npos)
+      << r.table();
+  EXPECT_TRUE(r.to_json().at("clock_within_reach").get<bool>());
+  // Near chance it is never flagged, however close to a weak model.
+  r.model = metrics_from_ranks(std::vector<size_t>(100, 19));
+  r.clock = metrics_from_ranks(std::vector<size_t>(100, 20));
+  EXPECT_FALSE(r.clock_within_reach());
+}

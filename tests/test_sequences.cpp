@@ -149,3 +149,58 @@ TEST(Batch, PaddedLengthIsLongestWhenAboveTheLowerBound) {
   EXPECT_TRUE(b.is_padding(1, 10));
   EXPECT_FALSE(b.is_padding(1, 11));
 }
+
+// The gap split: the short part is the first visit at or after the 90% point that follows a gap
+// of at least min_gap_hours; the long part is everything before it; no such visit, no split.
+TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
+  // 21 rows: the 90% point is row 18. Rows 0-17 in one sitting, a 12-hour gap before row 18,
+  // rows 18-19 in one visit, another 12-hour gap before row 20: the short part is the visit
+  // alone, rows 18-19; row 20 is in neither part.
+  std::vector<std::string> visits(18, "2014-12-05 08");
+  for (const char* t : {"2014-12-05 20", "2014-12-05 21", "2014-12-06 09"}) visits.push_back(t);
+  const EncodedDataset d = dataset_of({
+      // 10 rows: the 90% point is row 9. A 5-hour gap before row 4 (too early), rows 4-8 in one
+      // sitting, a gap of 6 h before row 9: the short part is row 9 alone.
+      {"2014-12-01 08", "2014-12-01 08", "2014-12-01 09", "2014-12-01 09", "2014-12-01 14",
+       "2014-12-01 14", "2014-12-01 15", "2014-12-01 15", "2014-12-01 15", "2014-12-01 21"},
+      // 10 rows: a 24-hour gap before row 8, before the 90% point, and none at or after it.
+      {"2014-12-02 10", "2014-12-02 10", "2014-12-02 10", "2014-12-02 10", "2014-12-02 10",
+       "2014-12-02 11", "2014-12-02 11", "2014-12-02 11", "2014-12-03 11", "2014-12-03 11"},
+      // 20 rows: the 90% point is row 18; the one gap, of exactly 4 h, is before row 19.
+      {"2014-12-04 00", "2014-12-04 00", "2014-12-04 00", "2014-12-04 00", "2014-12-04 00",
+       "2014-12-04 01", "2014-12-04 01", "2014-12-04 01", "2014-12-04 01", "2014-12-04 01",
+       "2014-12-04 02", "2014-12-04 02", "2014-12-04 02", "2014-12-04 02", "2014-12-04 02",
+       "2014-12-04 03", "2014-12-04 03", "2014-12-04 03", "2014-12-04 03", "2014-12-04 07"},
+      visits,
+  });
+  const SplitRule gap = SplitRule::gap(4);
+  const UserSplit a = split_user(d, d.user_rows(0), gap);
+  ASSERT_TRUE(a.trainable());
+  EXPECT_EQ(a.long_part.size(), 9u);
+  EXPECT_EQ(a.short_part.size(), 1u);
+  EXPECT_EQ(a.long_part.end, a.short_part.begin);
+  EXPECT_EQ(a.short_part.end, d.user_rows(0).end);
+
+  EXPECT_FALSE(split_user(d, d.user_rows(1), gap).trainable()) << "no gap at or after 90%";
+  EXPECT_TRUE(split_user(d, d.user_rows(1), SplitRule::count()).trainable());
+
+  const UserSplit c = split_user(d, d.user_rows(2), gap);
+  ASSERT_TRUE(c.trainable());
+  EXPECT_EQ(c.long_part.size(), 19u) << "a gap of exactly min_gap_hours counts";
+  EXPECT_EQ(c.short_part.size(), 1u);
+  EXPECT_FALSE(split_user(d, d.user_rows(2), SplitRule::gap(5)).trainable());
+
+  const RowRange rows = d.user_rows(3);
+  const UserSplit e = split_user(d, rows, gap);
+  ASSERT_TRUE(e.trainable());
+  EXPECT_EQ(e.long_part.begin, rows.begin);
+  EXPECT_EQ(e.long_part.size(), 18u);
+  EXPECT_EQ(e.short_part.begin, rows.begin + 18);
+  EXPECT_EQ(e.short_part.size(), 2u) << "the visit ends at the next gap";
+
+  // The count rule through the same entry point is the original split.
+  const UserSplit plain = split_user(d, rows, SplitRule::count());
+  EXPECT_EQ(plain.long_part.size(), split_user(rows).long_part.size());
+  EXPECT_EQ(SplitRule::gap(4).name(), "gap");
+  EXPECT_EQ(SplitRule::count().name(), "count");
+}

@@ -11,6 +11,7 @@
 
 #include "lti/dataset.h"
 #include "lti/model.h"
+#include "lti/sequences.h"
 
 namespace lti {
 
@@ -29,6 +30,9 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Te
 // What a random ranking scores on average among n users.
 RetrievalMetrics chance_metrics(size_t n);
 
+// Recall@1/10/50 and MRR of given ranks (1 = first).
+RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks);
+
 // Long and short vectors of users (indices into `data`), from the towers or, with
 // `mean_pooling`, as the mean of the feature-embedding output over each sequence;
 // `batch_size` users a batch, 0 = automatic (inference_batch_size).
@@ -37,17 +41,25 @@ struct PairVectors {
 };
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
-                         const torch::Device& device, bool mean_pooling);
+                         const torch::Device& device, bool mean_pooling,
+                         const SplitRule& split = SplitRule::count());
 
 struct EvalResult {
-  RetrievalMetrics model, mean_pooling, chance;
+  // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
+  RetrievalMetrics model, mean_pooling, clock, chance;
+  SplitRule split;
+  size_t not_scored = 0;       // users the split rule found nothing to cut at
+  std::string who = "validation";  // which users were scored, for the table's last line
+  // True when the clock row's MRR is above 1.5x chance and gains at least half of what the
+  // model gains over chance: then much of the model's margin may be the clock, not interests.
+  bool clock_within_reach() const;
   std::string table() const;
   nlohmann::json to_json() const;
 };
 
-// Evaluates the trainable users among `users` (inference mode).
+// Evaluates the users among `users` that `split` can cut (inference mode).
 EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
                     const std::vector<size_t>& users, int64_t batch_size,
-                    const torch::Device& device);
+                    const torch::Device& device, const SplitRule& split = SplitRule::count());
 
 }  // namespace lti

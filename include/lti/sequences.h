@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "lti/dataset.h"
 
@@ -31,6 +32,26 @@ inline UserSplit split_user(RowRange rows) {
   const uint64_t mid = rows.begin + long_part_size(rows.size());
   return {{rows.begin, mid}, {mid, rows.end}};
 }
+
+// How a scored user's history is cut into the long and the short part (SPEC sections 3.3, 8).
+//  - count: the oldest floor(0.9 n) interactions, then the rest (the original design). People
+//    rate and browse in sittings, so the short part usually begins in the hour the long part
+//    ends, which a clock alone can match (the clock baseline, clock_baseline.h).
+//  - gap: the short part is the first visit at or after the 90% point that starts at least
+//    min_gap_hours after the interaction before it, and ends where the next such gap begins;
+//    the long part is everything before it. A user with no such visit is not scored.
+struct SplitRule {
+  enum class Kind { kCount, kGap };
+  Kind kind = Kind::kCount;
+  int min_gap_hours = 4;
+  static SplitRule count() { return {}; }
+  static SplitRule gap(int min_gap_hours) { return {Kind::kGap, min_gap_hours}; }
+  std::string name() const;  // "count" or "gap"
+};
+
+// Splits by `rule`; the count rule is split_user(rows). Not trainable() when the gap rule finds
+// no visit to cut at.
+UserSplit split_user(const EncodedDataset& data, RowRange rows, const SplitRule& rule);
 
 // The most recent `max_len` rows of a range.
 inline RowRange keep_most_recent(RowRange rows, size_t max_len) {
