@@ -1,6 +1,8 @@
 #include "lti/tower.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace lti {
 
@@ -8,6 +10,21 @@ namespace {
 torch::nn::LayerNorm layer_norm(int64_t h) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(1e-5));
 }
+// softmax(q k^T / sqrt(dh) with padded keys at -inf) v, written out. The [B, heads, Q, T] score
+// tensor is the largest in the model: q is scaled instead of the scores, and the mask is added
+// in place in the scores' own type (bfloat16 under autocast: an fp32 mask would make the add go
+// through an fp32 copy). matmul keeps no copy of its output for backward, so that add is safe.
+torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                 const torch::Tensor& v, const torch::Tensor& key_valid) {
+  const int64_t b = q.size(0), t = k.size(2);
+  auto scores = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))),
+                              k.transpose(-2, -1));
+  scores.add_(torch::zeros({b, 1, 1, t}, scores.options())
+                  .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
+                               -std::numeric_limits<float>::infinity()));
+  return torch::matmul(torch::softmax(scores, -1), v);  // softmax accumulates in fp32
+}
+
 }  // namespace
 
 AttentionImpl::AttentionImpl(int64_t hidden, int64_t heads, int64_t dim_head)
@@ -31,11 +48,16 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
       torch::nn::functional::linear(x.narrow(1, 0, queries), qkv->weight.narrow(0, 0, inner))
           .view({b, queries, heads_, dim_head_})
           .transpose(1, 2);  // [B, heads, Q, dh]
-  // The fused kernel: flash attention on the CPU (fp32 and bf16, with this boolean padding
-  // mask: docs/performance.md) and flash / memory-efficient attention on CUDA. The mask marks
-  // the keys that take part.
-  const auto context =
-      at::scaled_dot_product_attention(q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));
+  // The fused kernel: flash attention on the CPU (it takes this boolean padding mask in fp32 and
+  // bf16) and flash / memory-efficient attention on CUDA. One exception, measured
+  // (docs/performance.md): the CPU flash kernel's backward in bfloat16 is slower than two
+  // oneDNN bf16 batched products and a softmax, so a CPU bf16 step that records a graph takes the
+  // explicit form. Both compute softmax(q k^T / sqrt(dh) + mask) v.
+  const bool explicit_form = x.is_cpu() && q.scalar_type() == torch::kBFloat16 &&
+                             torch::GradMode::is_enabled();
+  const auto context = explicit_form ? explicit_attention(q, kv[0], kv[1], key_valid)
+                                     : at::scaled_dot_product_attention(
+                                           q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));
   return out(context.transpose(1, 2).reshape({b, queries, inner}));
 }
 
