@@ -133,9 +133,29 @@ done
 say ""
 say "(the whole \`lti train\` run, ingest and validation included: see train-bf16.log, train-fp32.log)"
 
-# --- export into a local redis-server, eval
+# --- eval, then the CUDA tests: before anything that needs the carried redis-server
 say ""
-say "## Export and eval (the bf16-trained model, fp32 inference)"
+say "## Eval (the bf16-trained model, fp32 inference)"
+say ""
+step eval 180 $LTI eval --device "$DEVICE" --data_path "$DATA" --save_dir "$WORK/model-bf16"
+say ""
+say '```'
+grep -v '^\[' "$OUT/eval.log" | tee -a "$REPORT" >/dev/null
+say '```'
+
+# --- the CUDA tests (a missing GPU fails them, except in a CPU rehearsal)
+REQUIRE=()
+if [ "$DEVICE" = cuda ]; then REQUIRE=(LTI_REQUIRE_CUDA=1) REQUIRE_NOTE="(LTI_REQUIRE_CUDA=1)"; fi
+say ""
+say "## ctest -L cuda ${REQUIRE_NOTE:-}"
+step ctest 240 env "${REQUIRE[@]}" ctest --test-dir "$BUILD" -L cuda -V
+say ""
+say '```'
+grep -E "tests passed|Test +#[0-9]+:|smallest CPU/CUDA" "$OUT/ctest.log" | tee -a "$REPORT" >/dev/null
+say '```'
+# --- export into a local redis-server
+say ""
+say "## Export (the bf16-trained model, fp32 inference)"
 say ""
 PORT=$($PYTHON -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 REDIS_SERVER="$DEPS/usr/bin/redis-server"
@@ -152,11 +172,6 @@ kill "$SMI_PID" 2>/dev/null || true
 say "- export (--device $DEVICE): $(grep -oE 'users expected.*' "$OUT/export.log" | head -1)"
 util=$(awk -F', ' '{s += $1; if ($1 > m) m = $1; n++} END {if (n) printf "%.0f%% mean, %.0f%% max", s / n, m}' "$SMI")
 say "- GPU utilisation during the export: ${util:-?}"
-step eval 180 $LTI eval --device "$DEVICE" --data_path "$DATA" --save_dir "$WORK/model-bf16"
-say ""
-say '```'
-grep -v '^\[' "$OUT/eval.log" | tee -a "$REPORT" >/dev/null
-say '```'
 
 # --- CPU against GPU vectors of the same model, 200 users
 say ""
@@ -187,15 +202,5 @@ sys.exit(0 if cos.min() > 0.9999 else 1)
 PY
 say "- $(tail -1 "$OUT/compare.log") (needs > 0.9999)"
 
-# --- the CUDA tests (a missing GPU fails them, except in a CPU rehearsal)
-REQUIRE=()
-if [ "$DEVICE" = cuda ]; then REQUIRE=(LTI_REQUIRE_CUDA=1) REQUIRE_NOTE="(LTI_REQUIRE_CUDA=1)"; fi
-say ""
-say "## ctest -L cuda ${REQUIRE_NOTE:-}"
-step ctest 240 env "${REQUIRE[@]}" ctest --test-dir "$BUILD" -L cuda -V
-say ""
-say '```'
-grep -E "tests passed|Test +#[0-9]+:|smallest CPU/CUDA" "$OUT/ctest.log" | tee -a "$REPORT" >/dev/null
-say '```'
 say ""
 say "All steps passed in $(($(date +%s) - START)) s."
