@@ -22,7 +22,7 @@ bool takes_one_pass(const torch::Tensor& p) {
 
 torch::optim::AdamParamState& Adam::state_of(const torch::Tensor& p) {
   auto& slot = state_[p.unsafeGetTensorImpl()];  // torch::optim's key: the TensorImpl
-  if (!slot) {  // as torch::optim::Adam initialises it
+  if (!slot) {                                   // as torch::optim::Adam initialises it
     auto state = std::make_unique<torch::optim::AdamParamState>();
     state->step(0);
     state->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));

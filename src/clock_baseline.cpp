@@ -31,7 +31,8 @@ std::vector<size_t> clock_ranks(const std::vector<int>& long_last,
     const int own = hour_of_week_distance(long_last[i], short_first[i]);
     size_t as_close = 0;  // the user's own short part among them
     for (int h = 0; h < kHoursPerWeek; ++h)
-      if (hour_of_week_distance(long_last[i], h) <= own) as_close += starting_at[static_cast<size_t>(h)];
+      if (hour_of_week_distance(long_last[i], h) <= own)
+        as_close += starting_at[static_cast<size_t>(h)];
     ranks[i] = as_close;  // 1 (the own) + the others at least as close
   }
   return ranks;

@@ -79,8 +79,7 @@ void add_eval_command(CLI::App& app, Action& slot) {
                          std::to_string(users.size()));
       const SplitRule split =
           opt->split == "gap" ? SplitRule::gap(opt->min_gap_hours) : SplitRule::count();
-      const EvalResult result =
-          evaluate(*model, data.data, users, opt->batch_size, device, split);
+      const EvalResult result = evaluate(*model, data.data, users, opt->batch_size, device, split);
       if (result.model.users < 2)
         throw InputError("evaluation needs at least two users the " + split.name() +
                          " split can cut; found " + std::to_string(result.model.users) + " of " +

@@ -51,8 +51,8 @@ torch::Device pick_device(const std::string& choice) {
     torch::Device device(choice);  // "cuda" or a rank's own GPU, "cuda:N"
     const auto count = static_cast<int64_t>(torch::cuda::device_count());
     if (device.has_index() && device.index() >= count)
-      throw Error(kExitUsage, "--device " + choice + ": this machine has " +
-                                  std::to_string(count) + " GPU(s)");
+      throw Error(kExitUsage,
+                  "--device " + choice + ": this machine has " + std::to_string(count) + " GPU(s)");
     return device;
   }
   if (cuda) return torch::Device(torch::kCUDA);

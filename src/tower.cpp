@@ -17,8 +17,8 @@ torch::nn::LayerNorm layer_norm(int64_t h) {
 torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, const torch::Tensor& key_valid) {
   const int64_t b = q.size(0), t = k.size(2);
-  auto scores = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))),
-                              k.transpose(-2, -1));
+  auto scores =
+      torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))), k.transpose(-2, -1));
   scores.add_(torch::zeros({b, 1, 1, t}, scores.options())
                   .masked_fill(key_valid.logical_not().view({b, 1, 1, t}),
                                -std::numeric_limits<float>::infinity()));
@@ -53,8 +53,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   // (docs/performance.md): the CPU flash kernel's backward in bfloat16 is slower than two
   // oneDNN bf16 batched products and a softmax, so a CPU bf16 step that records a graph takes the
   // explicit form. Both compute softmax(q k^T / sqrt(dh) + mask) v.
-  const bool explicit_form = x.is_cpu() && q.scalar_type() == torch::kBFloat16 &&
-                             torch::GradMode::is_enabled();
+  const bool explicit_form =
+      x.is_cpu() && q.scalar_type() == torch::kBFloat16 && torch::GradMode::is_enabled();
   const auto context = explicit_form ? explicit_attention(q, kv[0], kv[1], key_valid)
                                      : at::scaled_dot_product_attention(
                                            q, kv[0], kv[1], key_valid.view({b, 1, 1, t}));

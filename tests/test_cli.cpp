@@ -133,10 +133,11 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
   EXPECT_NE(out.find("\nclock "), std::string::npos) << out;
   EXPECT_NE(out.find("(split: by count, 90/10)"), std::string::npos) << out;
   // The gap split: the clock row, the split and the users left out are in the JSON too.
-  ASSERT_EQ(run_command(kLti + " eval --threads 1 --json --split gap --min_gap_hours 2 --data_path " +
-                            csv + " --save_dir " + dir.file("model"),
-                        out),
-            0)
+  ASSERT_EQ(
+      run_command(kLti + " eval --threads 1 --json --split gap --min_gap_hours 2 --data_path " +
+                      csv + " --save_dir " + dir.file("model"),
+                  out),
+      0)
       << out;
   {
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));

@@ -6,7 +6,7 @@
 using namespace lti;
 
 TEST(ClockBaseline, HourOfWeekAndItsDistanceOnTheWeeklyCircle) {
-  EXPECT_EQ(hour_of_week(*parse_hour("2014-12-01 00")), 0);    // a Monday
+  EXPECT_EQ(hour_of_week(*parse_hour("2014-12-01 00")), 0);  // a Monday
   EXPECT_EQ(hour_of_week(*parse_hour("2014-12-01 13")), 13);
   EXPECT_EQ(hour_of_week(*parse_hour("2014-12-07 23")), 167);  // Sunday 23h
   EXPECT_EQ(hour_of_week(*parse_hour("2014-12-08 02")), 2);

@@ -60,9 +60,8 @@ TEST(Cuda, ForwardPassEqualsTheCpusInFp32) {
   torch::manual_seed(3);
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 200, 16000);
-  const ModelConfig c =
-      test::tiny_config(static_cast<int64_t>(data.encoders.item.num_known()),
-                        static_cast<int64_t>(data.encoders.category.num_known()));
+  const ModelConfig c = test::tiny_config(static_cast<int64_t>(data.encoders.item.num_known()),
+                                          static_cast<int64_t>(data.encoders.category.num_known()));
   UserInterestModel model(c);
   model.train(false);
   const auto cpu = compute_user_vectors(model, data.data, 0, torch::kCPU);
@@ -71,8 +70,8 @@ TEST(Cuda, ForwardPassEqualsTheCpusInFp32) {
   ASSERT_EQ(cpu.size(), gpu.size());
   ASSERT_EQ(cpu.size(), data.data.num_users() * static_cast<size_t>(c.hidden_dim));
   const double cosine = min_cosine(cpu, gpu, c.hidden_dim);
-  std::cout << "smallest CPU/CUDA cosine over " << data.data.num_users()
-            << " users: " << cosine << "\n";
+  std::cout << "smallest CPU/CUDA cosine over " << data.data.num_users() << " users: " << cosine
+            << "\n";
   EXPECT_GT(cosine, 0.9999);
 }
 

@@ -81,7 +81,7 @@ TEST(Evaluation, TrainedModelBeatsMeanPoolingAndChance) {
 // the model gains over chance, and is above 1.5x chance; counted from ranks like the others.
 TEST(Evaluation, TheClockRowIsFlaggedWhenItComesWithinReachOfTheModel) {
   EvalResult r;
-  r.chance = chance_metrics(100);  // MRR 0.052
+  r.chance = chance_metrics(100);                             // MRR 0.052
   r.model = metrics_from_ranks(std::vector<size_t>(100, 2));  // MRR 0.5
   r.clock = metrics_from_ranks(std::vector<size_t>(100, 4));  // MRR 0.25: 44% of the gain
   EXPECT_DOUBLE_EQ(r.model.mrr, 0.5);

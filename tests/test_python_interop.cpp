@@ -115,7 +115,8 @@ TEST(PythonInterop, TorchLoadWithItsWeightsOnlyDefaultReturnsEachStateDict) {
   const std::string script =
       "import inspect, sys, torch\n"
       "major, minor = (int(x) for x in torch.__version__.split('.')[:2])\n"
-      "assert (major, minor) >= (2, 6), 'torch ' + torch.__version__ + ' predates weights_only=True'\n"
+      "assert (major, minor) >= (2, 6), 'torch ' + torch.__version__ + ' predates "
+      "weights_only=True'\n"
       "for name in ('feature_embedding', 'moe_layer', 'long_term', 'short_term'):\n"
       "    path = sys.argv[1] + '/' + name + '.pth'\n"
       "    state = torch.load(path)\n"
@@ -127,9 +128,8 @@ TEST(PythonInterop, TorchLoadWithItsWeightsOnlyDefaultReturnsEachStateDict) {
       "    print('ok:', name, len(state), 'tensors')\n";
   test::write_text(dir.file("load.py"), script);
   std::string out;
-  EXPECT_EQ(test::run_command(std::string(LTI_PYTHON) + " " + dir.file("load.py") + " " +
-                                  dir.file("model"),
-                              out),
+  EXPECT_EQ(test::run_command(
+                std::string(LTI_PYTHON) + " " + dir.file("load.py") + " " + dir.file("model"), out),
             0)
       << out;
   for (const char* name : {"feature_embedding", "moe_layer", "long_term", "short_term"})

@@ -48,7 +48,7 @@ struct EvalResult {
   // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
   RetrievalMetrics model, mean_pooling, clock, chance;
   SplitRule split;
-  size_t not_scored = 0;       // users the split rule found nothing to cut at
+  size_t not_scored = 0;           // users the split rule found nothing to cut at
   std::string who = "validation";  // which users were scored, for the table's last line
   // True when the clock row's MRR is above 1.5x chance and gains at least half of what the
   // model gains over chance: then much of the model's margin may be the clock, not interests.

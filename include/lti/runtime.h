@@ -18,7 +18,7 @@ int set_threads(int threads);
 
 // The BLAS that LibTorch calls (found at run time).
 struct BlasThreading {
-  std::string description;  // e.g. "MKL, inside LibTorch (OpenMP threads)"
+  std::string description;               // e.g. "MKL, inside LibTorch (OpenMP threads)"
   bool pthread_openblas = false;         // its own threads compete with LibTorch's
   bool shares_libtorch_threads = false;  // MKL or OpenBLAS on LibTorch's OpenMP pool
 };
