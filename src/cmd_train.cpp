@@ -93,14 +93,39 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_option("--min_prefix", t.min_prefix,
                   "Prefix augmentation: each epoch a training user's history is cut at a random "
-                  "point keeping at least this share of it before the 90/10 split, so every "
+                  "point keeping at least this share of it before the split, so every "
                   "epoch brings new pairs; 1 = always the whole history. Validation, eval and "
                   "export use the whole history")
       ->check(CLI::Range(0.05, 1.0))
       ->capture_default_str();
   cmd->add_option("--val_fraction", t.val_fraction,
-                  "Share of users (by hash of the raw id) held out for validation")
+                  "Share of users (by a hash of the raw id) held out for validation: they pick "
+                  "the best epoch and stop training early")
       ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  cmd->add_option("--test_fraction", t.test_fraction,
+                  "Share of users (another range of the same hash) held out for lti eval: never "
+                  "trained on and never used to pick an epoch. Export still writes their vectors")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  cmd->add_option("--split", t.split,
+                  "How a training user's history is cut into a long and a short part. count: "
+                  "the oldest 90% and the rest (the original design); gap: at a pause of "
+                  "--min_gap_hours or more near the 90% point, the short part being the visit "
+                  "that starts there (users in one sitting are not trained on)")
+      ->check(CLI::IsMember({"count", "gap"}))
+      ->capture_default_str();
+  cmd->add_option("--eval_split", t.eval_split,
+                  "How validation users are cut for scoring (and lti eval's default). gap: the "
+                  "short part starts after a pause, so the boundary's hour of week cannot find "
+                  "the user; count: 90/10, where the short part usually continues the long "
+                  "part's last sitting and a clock alone scores well")
+      ->check(CLI::IsMember({"count", "gap"}))
+      ->capture_default_str();
+  cmd->add_option("--min_gap_hours", t.min_gap_hours,
+                  "The pause, in hours between two interactions, that ends a visit (--split "
+                  "gap, --eval_split gap)")
+      ->check(CLI::Range(1, 24 * 365))
       ->capture_default_str();
   cmd->add_option("--seed", t.seed, "Random seed (initialisation, dropout, shuffling, negatives)")
       ->capture_default_str();

@@ -145,13 +145,13 @@ std::string EvalResult::table() const {
   row("clock", clock);
   row("chance", chance);
   out += fmt::format(
-      "({} {} users; each long vector ranks all their short vectors by cosine; clock: the hour "
-      "of week of the short part's first interaction against the long part's last, no vector)\n",
+      "({} {}; each long vector ranks all their short vectors by cosine; clock: the hour of "
+      "week of the short part's first interaction against the long part's last, no vector)\n",
       model.users, who);
   if (split.kind == SplitRule::Kind::kGap)
     out += fmt::format(
-        "(split: the short part is the first visit after the 90% point that follows a gap of "
-        "{} h or more; {} user(s) without one not scored)\n",
+        "(split: the short part is the visit after a pause of {} h or more near the 90% "
+        "point; {} user(s) in one sitting not scored)\n",
         split.min_gap_hours, not_scored);
   else
     out += "(split: by count, 90/10)\n";
@@ -171,7 +171,8 @@ nlohmann::json EvalResult::to_json() const {
           {"chance", chance.to_json()},
           {"clock_within_reach", clock_within_reach()},
           {"split", {{"rule", split.name()}, {"min_gap_hours", split.min_gap_hours}}},
-          {"users", who},
+          {"users", who_role},
+          {"users_described", who},
           {"not_scored", not_scored}};
 }
 

@@ -106,6 +106,10 @@ nlohmann::json TrainConfig::to_json() const {
           {"temperature", temperature},
           {"bpr_scale", bpr_scale},
           {"val_fraction", val_fraction},
+          {"test_fraction", test_fraction},
+          {"split", split},
+          {"eval_split", eval_split},
+          {"min_gap_hours", min_gap_hours},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
 }
@@ -116,9 +120,12 @@ int64_t TrainConfig::resolved_epochs(int64_t steps_per_epoch) const {
   return std::clamp<int64_t>((min_steps + steps - 1) / steps, 1, max_auto_epochs);
 }
 
-bool is_validation_user(uint64_t raw_user_id, double val_fraction) {
+UserRole user_role(uint64_t raw_user_id, double val_fraction, double test_fraction) {
   uint64_t state = raw_user_id ^ 0x6c7469u;  // "lti"
-  return static_cast<double>(splitmix64(state) % 1000000) < val_fraction * 1000000.0;
+  const auto share = static_cast<double>(splitmix64(state) % 1000000);
+  if (share < val_fraction * 1000000.0) return UserRole::kValidation;
+  if (share < (val_fraction + test_fraction) * 1000000.0) return UserRole::kTest;
+  return UserRole::kTrain;
 }
 
 }  // namespace lti

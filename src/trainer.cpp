@@ -106,12 +106,41 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   options_.model.num_categories = static_cast<int64_t>(data.encoders.category.num_known());
   options_.model.min_item_count = data.encoders.item.min_count();
   options_.model.validate();
+  const TrainConfig& t = options_.train;
+  if (t.val_fraction < 0 || t.test_fraction < 0 || t.val_fraction + t.test_fraction >= 1)
+    throw Error(kExitUsage, "--val_fraction and --test_fraction must be >= 0 and leave users to "
+                            "train on (their sum below 1)");
+  train_rule_ = SplitRule::named(t.split, static_cast<int>(t.min_gap_hours), "--split");
+  eval_rule_ = SplitRule::named(t.eval_split, static_cast<int>(t.min_gap_hours), "--eval_split");
+  size_t val_unscored = 0, train_unsplit = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
-    if (!split_user(data.data.user_rows(u)).trainable()) continue;
-    (is_validation_user(data.data.user_raw_id[u], options_.train.val_fraction) ? val_users_
-                                                                               : train_users_)
-        .push_back(u);
+    const RowRange rows = data.data.user_rows(u);
+    switch (user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction)) {
+      case UserRole::kTest:
+        ++test_users_;
+        break;
+      case UserRole::kValidation:
+        if (split_user(data.data, rows, eval_rule_).trainable())
+          val_users_.push_back(u);
+        else
+          val_unscored += rows.size() > 1;
+        break;
+      case UserRole::kTrain:
+        if (split_user(data.data, rows, train_rule_).trainable())
+          train_users_.push_back(u);
+        else
+          train_unsplit += rows.size() > 1;
+        break;
+    }
   }
+  if (eval_rule_.kind == SplitRule::Kind::kGap && val_unscored > 0)
+    spdlog::info("validation: {} of {} validation users with two or more interactions have no "
+                 "pause of {} h to split at (one sitting) and are not scored",
+                 val_unscored, val_unscored + val_users_.size(), t.min_gap_hours);
+  if (train_rule_.kind == SplitRule::Kind::kGap && train_unsplit > 0)
+    spdlog::info("--split gap: {} training users with two or more interactions have no pause of {} "
+                 "h to split at (one sitting) and are not trained on",
+                 train_unsplit, t.min_gap_hours);
   group_ = options_.process_group.get();
   const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
   if (train_users_.size() < 2 * ranks)
@@ -140,7 +169,9 @@ UserSplit Trainer::training_split(size_t user, int64_t epoch) const {
     const auto keep = static_cast<uint64_t>(std::ceil(share * static_cast<double>(rows.size())));
     rows.end = rows.begin + std::clamp<uint64_t>(keep, 2, rows.size());
   }
-  return split_user(rows);
+  const UserSplit s = split_user(data_.data, rows, train_rule_);
+  // Under the gap rule a prefix may end before the user's pauses: then the whole history.
+  return s.trainable() ? s : split_user(data_.data, data_.data.user_rows(user), train_rule_);
 }
 
 Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin, size_t end,
@@ -245,6 +276,15 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   } else {
     step_loss = batch_loss(long_vec, short_vec, rng);
   }
+  if (group_) {
+    // Each rank's loss is the mean over its own slice, and the ranks' gradients are averaged:
+    // weighted by slice / (global batch / ranks), that average is the global batch's mean even
+    // when the slices differ in size (a last batch of 5 users on 2 ranks).
+    const auto local = static_cast<double>(long_vec.size(0));
+    const double global =
+        gathered.all.defined() ? static_cast<double>(gathered.all.size(0)) : group_->sum(local);
+    step_loss = step_loss * (local * group_->size() / global);
+  }
   double value = step_loss.item<double>();
   // Every rank takes the same decision on the mean loss of the global batch.
   if (group_) value = group_->sum(value) / group_->size();
@@ -298,7 +338,7 @@ Trainer::Validation Trainer::validate() {
   // batch, as training sees them, with the same negatives every epoch.
   const int64_t bs = options_.train.batch_size;
   const PairVectors pairs =
-      encode_pairs(*model_, data_.data, val_users_, /*batch_size=*/0, device_, false);
+      encode_pairs(*model_, data_.data, val_users_, /*batch_size=*/0, device_, false, eval_rule_);
   model_->train(true);
   Rng rng(options_.train.seed, 0xFA11);
   int64_t weight = 0;
@@ -346,10 +386,13 @@ std::vector<EpochStats> Trainer::run() {
   // A fresh run writes the encoders with its first epoch, in the same set of files.
   encoders_saved_ = options_.resume;
   const int64_t rank = group_ ? group_->rank() : 0, ranks = group_ ? group_->size() : 1;
-  spdlog::info("training on {} in {}{}: {} train users, {} validation users, {} parameters",
-               device_.str(), precision_name(precision_),
-               ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
-               train_users_.size(), val_users_.size(), model_->parameter_count());
+  spdlog::info(
+      "training on {} in {}{}: {} train users, {} validation users ({} split), {} test users "
+      "held out for lti eval, {} parameters",
+      device_.str(), precision_name(precision_),
+      ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
+      train_users_.size(), val_users_.size(), eval_rule_.name(), test_users_,
+      model_->parameter_count());
   const int64_t epochs = planned_epochs();
   spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
                steps_per_epoch(),
@@ -521,7 +564,9 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
                      {"item_table_rows", data_.encoders.item.table_size()},
                      {"category_table_rows", data_.encoders.category.table_size()}};
   j["data"] = data_summary_;
-  j["users"] = {{"train", train_users_.size()}, {"validation", val_users_.size()}};
+  j["users"] = {{"train", train_users_.size()},
+                {"validation", val_users_.size()},
+                {"test", test_users_}};
   j["epochs_completed"] = history.size();
   j["epochs_planned"] = planned_epochs();
   j["best_epoch"] = best_epoch_;

@@ -131,7 +131,20 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
   EXPECT_NE(out.find("mean pooling"), std::string::npos) << out;
   EXPECT_NE(out.find("Recall@10"), std::string::npos) << out;
   EXPECT_NE(out.find("\nclock "), std::string::npos) << out;
+  // By default: the test users, under the gap split.
+  EXPECT_NE(out.find("test users (never trained on, never used to pick the epoch)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(split: the short part is the visit after a pause of 4 h"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(run_command(kLti + " eval --threads 1 --split count --users validation --data_path " +
+                            csv + " --save_dir " + dir.file("model"),
+                        out),
+            0)
+      << out;
   EXPECT_NE(out.find("(split: by count, 90/10)"), std::string::npos) << out;
+  EXPECT_NE(out.find("validation users (these picked the best epoch)"), std::string::npos) << out;
   // The gap split: the clock row, the split and the users left out are in the JSON too.
   ASSERT_EQ(
       run_command(kLti + " eval --threads 1 --json --split gap --min_gap_hours 2 --data_path " +
@@ -146,6 +159,31 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
     EXPECT_EQ(j.at("split").at("min_gap_hours"), 2);
     EXPECT_GE(j.at("model").at("users").get<int>(), 2);
     EXPECT_EQ(j.at("model").at("users"), j.at("clock").at("users"));
+  }
+  {
+    // A model folder from before test users and the gap split: its model.json has neither.
+    std::filesystem::copy(dir.file("model"), dir.file("older"),
+                          std::filesystem::copy_options::recursive);
+    auto j = nlohmann::json::parse(lti::test::read_text(dir.file("older/model.json")));
+    for (const char* key : {"test_fraction", "split", "eval_split", "min_gap_hours"})
+      j.at("train").erase(key);
+    lti::test::write_text(dir.file("older/model.json"), j.dump(2));
+    ASSERT_EQ(run_command(kLti + " eval --threads 1 --data_path " + csv + " --save_dir " +
+                              dir.file("older"),
+                          out),
+              0)
+        << out;
+    EXPECT_NE(out.find("validation users (these picked the best epoch: the model predates test "
+                       "users)"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("after a pause of 4 h"), std::string::npos) << out;
+    EXPECT_EQ(run_command(kLti + " eval --threads 1 --users test --data_path " + csv +
+                              " --save_dir " + dir.file("older"),
+                          out),
+              2)
+        << out;
+    EXPECT_NE(out.find("trained before test users existed"), std::string::npos) << out;
   }
   EXPECT_TRUE(std::filesystem::exists(dir.file("model/report.html")));
   EXPECT_EQ(

@@ -109,6 +109,16 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
                 .find("rank 1: parameters identical on all 2 ranks after each of"),
             std::string::npos);
   EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
+  // The users' roles come from their ids alone: both ranks train, validate and hold out the
+  // same users.
+  const auto roles = [&out](const std::string& rank) {
+    const size_t at = out.find("as rank " + rank + " of 2: ");
+    if (at == std::string::npos) return std::string();
+    const size_t from = out.find(": ", at);
+    return out.substr(from, out.find(" parameters", from) - from);
+  };
+  EXPECT_NE(roles("0"), "") << out;
+  EXPECT_EQ(roles("0"), roles("1")) << out;
   // Rank 0 alone validates and saves; rank 1 ends with a line of its own and claims neither.
   EXPECT_NE(out.find("model saved in " + dir.file("two")), std::string::npos) << out;
   const std::string rank1 = lti::test::read_text(dir.file("logs/rank-1.log"));
@@ -162,6 +172,16 @@ TEST(DistributedTraining, TorchrunStartsTwoGlooRanksOfLti) {
             0)
       << out;
   EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
+  // The users' roles come from their ids alone: both ranks train, validate and hold out the
+  // same users.
+  const auto roles = [&out](const std::string& rank) {
+    const size_t at = out.find("as rank " + rank + " of 2: ");
+    if (at == std::string::npos) return std::string();
+    const size_t from = out.find(": ", at);
+    return out.substr(from, out.find(" parameters", from) - from);
+  };
+  EXPECT_NE(roles("0"), "") << out;
+  EXPECT_EQ(roles("0"), roles("1")) << out;
   EXPECT_NE(out.find("rank 1 of 2: trained 2 epoch(s), "), std::string::npos) << out;
   EXPECT_NE(out.find("parameters identical on all 2 ranks after each of"), std::string::npos)
       << out;

@@ -163,7 +163,8 @@ TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
       // sitting, a gap of 6 h before row 9: the short part is row 9 alone.
       {"2014-12-01 08", "2014-12-01 08", "2014-12-01 09", "2014-12-01 09", "2014-12-01 14",
        "2014-12-01 14", "2014-12-01 15", "2014-12-01 15", "2014-12-01 15", "2014-12-01 21"},
-      // 10 rows: a 24-hour gap before row 8, before the 90% point, and none at or after it.
+      // 10 rows: a 24-hour gap before row 8, before the 90% point, and none at or after it:
+      // the last gap before it, as the long part keeps 8 rows (at least half).
       {"2014-12-02 10", "2014-12-02 10", "2014-12-02 10", "2014-12-02 10", "2014-12-02 10",
        "2014-12-02 11", "2014-12-02 11", "2014-12-02 11", "2014-12-03 11", "2014-12-03 11"},
       // 20 rows: the 90% point is row 18; the one gap, of exactly 4 h, is before row 19.
@@ -172,6 +173,11 @@ TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
        "2014-12-04 02", "2014-12-04 02", "2014-12-04 02", "2014-12-04 02", "2014-12-04 02",
        "2014-12-04 03", "2014-12-04 03", "2014-12-04 03", "2014-12-04 03", "2014-12-04 07"},
       visits,
+      // 10 rows: the only gap is before row 4, which would leave the long part under half.
+      {"2014-12-07 10", "2014-12-07 10", "2014-12-07 10", "2014-12-07 10", "2014-12-07 20",
+       "2014-12-07 20", "2014-12-07 20", "2014-12-07 20", "2014-12-07 20", "2014-12-07 20"},
+      // 10 rows in one sitting.
+      std::vector<std::string>(10, "2014-12-08 10"),
   });
   const SplitRule gap = SplitRule::gap(4);
   const UserSplit a = split_user(d, d.user_rows(0), gap);
@@ -181,8 +187,13 @@ TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
   EXPECT_EQ(a.long_part.end, a.short_part.begin);
   EXPECT_EQ(a.short_part.end, d.user_rows(0).end);
 
-  EXPECT_FALSE(split_user(d, d.user_rows(1), gap).trainable()) << "no gap at or after 90%";
-  EXPECT_TRUE(split_user(d, d.user_rows(1), SplitRule::count()).trainable());
+  const UserSplit b = split_user(d, d.user_rows(1), gap);
+  ASSERT_TRUE(b.trainable()) << "no gap at or after 90%: the last one before it";
+  EXPECT_EQ(b.long_part.size(), 8u);
+  EXPECT_EQ(b.short_part.size(), 2u);
+  EXPECT_FALSE(split_user(d, d.user_rows(4), gap).trainable()) << "long part under half";
+  EXPECT_FALSE(split_user(d, d.user_rows(5), gap).trainable()) << "one sitting";
+  EXPECT_TRUE(split_user(d, d.user_rows(5), SplitRule::count()).trainable());
 
   const UserSplit c = split_user(d, d.user_rows(2), gap);
   ASSERT_TRUE(c.trainable());

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "lti/errors.h"
 #include "lti/evaluation.h"
@@ -85,7 +87,8 @@ TEST(Trainer, LearnsPlantedInterests) {
   int64_t expected = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
     const UserSplit split = split_user(data.data.user_rows(u));
-    if (!split.trainable() || is_validation_user(data.data.user_raw_id[u], o.train.val_fraction))
+    if (!split.trainable() || user_role(data.data.user_raw_id[u], o.train.val_fraction,
+                                        o.train.test_fraction) != UserRole::kTrain)
       continue;
     expected += static_cast<int64_t>(std::min<uint64_t>(split.long_part.size(), o.model.n_max) +
                                      std::min<uint64_t>(split.short_part.size(), o.model.k_max));
@@ -312,7 +315,9 @@ TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
   // The save dir's weights are the best epoch's: evaluated again, they score its MRR.
   auto kept = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
   const PairVectors pairs =
-      encode_pairs(*kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false);
+      encode_pairs(*kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false,
+                   SplitRule::named(wrecking.train.eval_split,
+                                    static_cast<int>(wrecking.train.min_gap_hours), "test"));
   EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
               history[static_cast<size_t>(best - 1)].val_mrr, 1e-6);
 }
@@ -328,4 +333,94 @@ TEST(Trainer, AutomaticEpochsGiveAtLeastMinStepsWithinBounds) {
   EXPECT_EQ(t.resolved_epochs(1), 100);    // capped
   t.epochs = 3;
   EXPECT_EQ(t.resolved_epochs(7), 3);  // an explicit --epochs wins
+}
+
+TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {
+  // The roles are a function of the raw id alone: disjoint, near their shares, and the same
+  // whatever the seed or the order of the users (so on every rank too).
+  size_t counts[3] = {0, 0, 0};
+  for (uint64_t id = 1; id <= 20000; ++id) {
+    const UserRole role = user_role(id * 7919, 0.1, 0.2);
+    ++counts[static_cast<int>(role)];
+    EXPECT_EQ(role, user_role(id * 7919, 0.1, 0.2));
+    // Validation users stay validation users whatever the test share.
+    EXPECT_EQ(role == UserRole::kValidation,
+              user_role(id * 7919, 0.1, 0.0) == UserRole::kValidation);
+  }
+  EXPECT_NEAR(counts[static_cast<int>(UserRole::kValidation)] / 20000.0, 0.1, 0.01);
+  EXPECT_NEAR(counts[static_cast<int>(UserRole::kTest)] / 20000.0, 0.2, 0.01);
+
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 200, 6000);
+  std::vector<std::vector<size_t>> validation;
+  for (const uint64_t seed : {7u, 8u}) {
+    TrainOptions o = test::tiny_train_options(dir.file("model" + std::to_string(seed)), 1);
+    o.train.seed = seed;
+    o.train.test_fraction = 0.25;
+    Trainer trainer(data, o);
+    EXPECT_GT(trainer.test_users(), 30u);
+    validation.push_back(trainer.validation_user_indices());
+    for (const size_t u : trainer.validation_user_indices())
+      EXPECT_EQ(user_role(data.data.user_raw_id[u], 0.2, 0.25), UserRole::kValidation);
+    // One role a user; a few validation and training users have no pause to split at.
+    const size_t with_a_role =
+        trainer.train_users() + trainer.validation_users() + trainer.test_users();
+    EXPECT_LE(with_a_role, data.data.num_users());
+    EXPECT_GE(with_a_role, data.data.num_users() * 9 / 10);
+    trainer.run();
+    const auto json = read_model_json(o.save_dir);
+    EXPECT_EQ(json.at("train").at("test_fraction"), 0.25);
+    EXPECT_EQ(json.at("users").at("test"), trainer.test_users());
+  }
+  EXPECT_EQ(validation[0], validation[1]);
+  TrainOptions bad = test::tiny_train_options(dir.file("bad"), 1);
+  bad.train.val_fraction = 0.5;
+  bad.train.test_fraction = 0.5;
+  EXPECT_THROW(Trainer(data, bad), Error);
+}
+
+TEST(Trainer, GapSplitTrainsOnlyAcrossPausesAndSkipsOneSittingUsers) {
+  test::TempDir dir;
+  test::planted_data(dir, 160, 4800);
+  // Every other user's rows put into one hour: one sitting, no pause to split at.
+  std::istringstream in(test::read_text(dir.file("train.csv")));
+  std::string line, out;
+  std::getline(in, line);
+  out = line + "\n";
+  while (std::getline(in, line)) {
+    const uint64_t user = std::stoull(line.substr(0, line.find(',')));
+    if (user % 2 == 0) line = line.substr(0, line.rfind(',') + 1) + "2014-12-01 10";
+    out += line + "\n";
+  }
+  std::filesystem::create_directories(dir.file("sittings"));
+  test::write_text(dir.file("sittings/train.csv"), out);
+  const Ingested data = ingest(dir.file("sittings/train.csv"), {}, 1);
+
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
+  o.train.min_prefix = 1.0;  // whole histories: the real-token count below is exact
+  o.train.split = "gap";
+  Trainer trainer(data, o);
+  const SplitRule gap = SplitRule::gap(static_cast<int>(o.train.min_gap_hours));
+  int64_t expected = 0;
+  size_t trained = 0, one_sitting = 0;
+  for (size_t u = 0; u < data.data.num_users(); ++u) {
+    if (user_role(data.data.user_raw_id[u], o.train.val_fraction, o.train.test_fraction) !=
+        UserRole::kTrain)
+      continue;
+    const UserSplit split = split_user(data.data, data.data.user_rows(u), gap);
+    if (!split.trainable()) {
+      one_sitting += data.data.user_raw_id[u] % 2 == 0;
+      continue;
+    }
+    EXPECT_NE(data.data.user_raw_id[u] % 2, 0u) << "a one-sitting user was split";
+    EXPECT_GE(static_cast<int64_t>(data.data.time[split.short_part.begin]) -
+                  static_cast<int64_t>(data.data.time[split.long_part.end - 1]),
+              o.train.min_gap_hours);
+    ++trained;
+    expected += static_cast<int64_t>(std::min<uint64_t>(split.long_part.size(), o.model.n_max) +
+                                     std::min<uint64_t>(split.short_part.size(), o.model.k_max));
+  }
+  EXPECT_GT(one_sitting, 40u);
+  EXPECT_EQ(trainer.train_users(), trained);
+  EXPECT_EQ(trainer.run().front().real_tokens, expected);
 }

@@ -49,7 +49,8 @@ struct EvalResult {
   RetrievalMetrics model, mean_pooling, clock, chance;
   SplitRule split;
   size_t not_scored = 0;           // users the split rule found nothing to cut at
-  std::string who = "validation";  // which users were scored, for the table's last line
+  std::string who = "validation users";  // which users were scored, for the table
+  std::string who_role = "validation";     // "test" or "validation", for --json
   // True when the clock row's MRR is above 1.5x chance and gains at least half of what the
   // model gains over chance: then much of the model's margin may be the clock, not interests.
   bool clock_within_reach() const;

@@ -59,7 +59,7 @@ struct TrainConfig {
   // padding.
   int64_t sort_window = 0;
   // Prefix augmentation: each epoch a training user's history is cut at a random point that
-  // keeps at least this share of it (then split 90/10 as always), so that the same users give
+  // keeps at least this share of it (then split by `split`), so that the same users give
   // new (long, short) pairs every epoch. 1 = the whole history every epoch, as the original
   // design. Validation, eval and export always use the whole history. 0.5 was measured better
   // than 1 and 0.3 (README, Benchmarks).
@@ -68,7 +68,18 @@ struct TrainConfig {
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
   double temperature = 0.2;      // softmax: logits are cos / temperature
   double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
+  // Users are cut into three roles by a hash of the raw id (user_role): validation users pick
+  // the best epoch and stop training early, test users are what `lti eval` reports on, and
+  // neither is trained on.
   double val_fraction = 0.1;
+  double test_fraction = 0.1;
+  // How a training user's pair is cut (sequences.h): "count" (the original design's 90/10) or
+  // "gap" (at a pause of min_gap_hours or more, so the short part never continues the long
+  // part's last visit). eval_split: how validation users are scored ("gap" by default, so that
+  // the boundary's hour of week cannot find the user: docs/quality.md).
+  std::string split = "count";
+  std::string eval_split = "gap";
+  int64_t min_gap_hours = 4;
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;
@@ -77,8 +88,13 @@ struct TrainConfig {
   int64_t resolved_epochs(int64_t steps_per_epoch) const;
 };
 
-// Validation users are chosen by a hash of the raw user id, so the split does not depend on
-// row order, the number of users or the seed.
-bool is_validation_user(uint64_t raw_user_id, double val_fraction);
+// A user's role, from a hash of the raw user id alone, so that it does not depend on row order,
+// the number of users, the seed or the rank: hash shares [0, val) validate, [val, val + test)
+// test, the rest train.
+enum class UserRole { kTrain, kValidation, kTest };
+UserRole user_role(uint64_t raw_user_id, double val_fraction, double test_fraction);
+inline bool is_validation_user(uint64_t raw_user_id, double val_fraction) {
+  return user_role(raw_user_id, val_fraction, 0.0) == UserRole::kValidation;
+}
 
 }  // namespace lti

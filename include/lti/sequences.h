@@ -37,15 +37,20 @@ inline UserSplit split_user(RowRange rows) {
 //  - count: the oldest floor(0.9 n) interactions, then the rest (the original design). People
 //    rate and browse in sittings, so the short part usually begins in the hour the long part
 //    ends, which a clock alone can match (the clock baseline, clock_baseline.h).
-//  - gap: the short part is the first visit at or after the 90% point that starts at least
-//    min_gap_hours after the interaction before it, and ends where the next such gap begins;
-//    the long part is everything before it. A user with no such visit is not scored.
+//  - gap: the boundary is a pause, at least min_gap_hours between two interactions: the first
+//    at or after the 90% point, or else the last before it that leaves the long part at least
+//    half of the history. The short part is the visit that starts there and ends at the next
+//    pause; the long part is everything before it. A user with no such pause (one sitting) is
+//    not scored and not trained on. Then the short part never continues the long part's last
+//    visit, and the boundary's hour of week tells users apart no better than chance.
 struct SplitRule {
   enum class Kind { kCount, kGap };
   Kind kind = Kind::kCount;
   int min_gap_hours = 4;
   static SplitRule count() { return {}; }
   static SplitRule gap(int min_gap_hours) { return {Kind::kGap, min_gap_hours}; }
+  // "count" or "gap"; throws Error(kExitUsage) naming `option` for anything else.
+  static SplitRule named(const std::string& name, int min_gap_hours, const std::string& option);
   std::string name() const;  // "count" or "gap"
 };
 

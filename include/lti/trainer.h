@@ -98,6 +98,7 @@ class Trainer {
   UserInterestModel& model() { return *model_; }
   size_t train_users() const { return train_users_.size(); }
   size_t validation_users() const { return val_users_.size(); }
+  size_t test_users() const { return test_users_; }
 
  private:
   // A step's users (this rank's slice of the global batch), sorted by length and cut into
@@ -139,7 +140,10 @@ class Trainer {
   std::unique_ptr<UserInterestModel> model_;
   std::unique_ptr<Adam> optimizer_;
   ProcessGroup* group_ = nullptr;
-  std::vector<size_t> train_users_, val_users_;  // users of data_ with both parts non-empty
+  // Users of data_ that their split rule can cut (train_rule_, eval_rule_), by role.
+  std::vector<size_t> train_users_, val_users_;
+  size_t test_users_ = 0;  // never trained on nor scored here: `lti eval` reports on them
+  SplitRule train_rule_, eval_rule_;
   nlohmann::json data_summary_;                  // written into model.json at every save
   int64_t best_epoch_ = 0;
   double best_mrr_ = -1;
