@@ -54,15 +54,15 @@ void add_eval_command(CLI::App& app, Action& slot) {
                   "Test share (default: the one training used, from model.json)");
   add_inference_batch_option(cmd, opt->batch_size);
   cmd->add_option("--split", opt->split,
-                  "gap: the short part is the visit after a pause of --min_gap_hours or more "
-                  "near the 90% point (the first at or after it, else the last before it that "
-                  "leaves the long part half the history); users in one sitting are not scored. "
+                  "gap: the short part starts after a pause of --min_gap_hours or more near the "
+                  "90% point (the first at or after it, else the last before it that leaves the "
+                  "long part half the history); users in one sitting are not scored. "
                   "count: the oldest 90% and the rest (the original design; the short part "
                   "usually continues the long part's last sitting, which the clock row shows). "
                   "Default: the model's --eval_split (gap)")
       ->check(CLI::IsMember({"count", "gap"}));
   cmd->add_option("--min_gap_hours", opt->min_gap_hours,
-                  "--split gap: the hours between two interactions that end a visit (default: "
+                  "--split gap: the hours between two interactions that separate visits (default: "
                   "the model's, from model.json)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", opt->json, "Print the results as JSON");

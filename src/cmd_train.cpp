@@ -109,10 +109,12 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
   cmd->add_option("--split", t.split,
-                  "How a training user's history is cut into a long and a short part. count: "
-                  "the oldest 90% and the rest (the original design); gap: at a pause of "
-                  "--min_gap_hours or more near the 90% point, the short part being the visit "
-                  "that starts there (users in one sitting are not trained on)")
+                  "How a training user's history is cut into a long and a short part. gap: at "
+                  "a pause of --min_gap_hours or more near the 90% point, the short part being "
+                  "everything from there on (users in one sitting are not trained on); "
+                  "count: the oldest 90% and the rest (the original design: the short part then "
+                  "usually continues the long part's last sitting, and the model learns to "
+                  "match the boundary's hour instead of interests)")
       ->check(CLI::IsMember({"count", "gap"}))
       ->capture_default_str();
   cmd->add_option("--eval_split", t.eval_split,
@@ -123,7 +125,7 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->check(CLI::IsMember({"count", "gap"}))
       ->capture_default_str();
   cmd->add_option("--min_gap_hours", t.min_gap_hours,
-                  "The pause, in hours between two interactions, that ends a visit (--split "
+                  "The pause, in hours between two interactions, that separates two visits (--split "
                   "gap, --eval_split gap)")
       ->check(CLI::Range(1, 24 * 365))
       ->capture_default_str();

@@ -28,6 +28,8 @@ DataSummary DataSummary::compute(const ReadStats& stats, const EncodedDataset& d
   for (size_t u = 0; u < data.num_users(); ++u) {
     lengths[u] = data.user_rows(u).size();
     s.trainable_users += split_user(data.user_rows(u)).trainable();
+    s.pause_users +=
+        split_user(data, data.user_rows(u), SplitRule::gap(kDefaultMinGapHours)).trainable();
   }
   std::sort(lengths.begin(), lengths.end());
   if (!lengths.empty()) {
@@ -45,8 +47,10 @@ std::string DataSummary::to_text() const {
   out << fmt::format("files            {}\n", files);
   out << fmt::format("rows             {}\n", rows);
   out << fmt::format("skipped rows     {}\n", rows_skipped);
-  out << fmt::format("users            {} ({} with both a long and a short part)\n", users,
-                     trainable_users);
+  out << fmt::format(
+      "users            {} ({} with both a long and a short part, {} of them with a pause of {} h "
+      "to split at)\n",
+      users, trainable_users, pause_users, kDefaultMinGapHours);
   out << fmt::format("items            {}\n", items);
   out << fmt::format("categories       {}\n", categories);
   out << "behaviour mix   ";
@@ -72,6 +76,7 @@ nlohmann::json DataSummary::to_json() const {
   j["rows_skipped"] = rows_skipped;
   j["users"] = users;
   j["trainable_users"] = trainable_users;
+  j["users_with_a_pause"] = pause_users;
   j["items"] = items;
   j["categories"] = categories;
   j["behavior_counts"] = {{"browse", behavior_counts[1]},

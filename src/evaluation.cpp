@@ -150,7 +150,7 @@ std::string EvalResult::table() const {
       model.users, who);
   if (split.kind == SplitRule::Kind::kGap)
     out += fmt::format(
-        "(split: the short part is the visit after a pause of {} h or more near the 90% "
+        "(split: the short part starts after a pause of {} h or more near the 90% "
         "point; {} user(s) in one sitting not scored)\n",
         split.min_gap_hours, not_scored);
   else

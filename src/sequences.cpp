@@ -38,9 +38,7 @@ UserSplit split_user(const EncodedDataset& data, RowRange rows, const SplitRule&
       }
     if (start >= rows.end) return {{rows.begin, rows.begin}, {rows.begin, rows.begin}};
   }
-  uint64_t end = start + 1;
-  while (end < rows.end && !pause_before(end)) ++end;
-  return {{rows.begin, start}, {start, end}};
+  return {{rows.begin, start}, {start, rows.end}};
 }
 
 }  // namespace lti

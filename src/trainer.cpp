@@ -133,7 +133,16 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
         break;
     }
   }
-  if (eval_rule_.kind == SplitRule::Kind::kGap && val_unscored > 0)
+  if (val_users_.size() < 2 && t.val_fraction > 0)
+    spdlog::warn("validation: {} validation user(s) can be scored{}: every epoch counts as the "
+                 "best, and the last one is kept",
+                 val_users_.size(),
+                 eval_rule_.kind == SplitRule::Kind::kGap
+                     ? fmt::format(" at a pause of {} h ({} in one sitting; --eval_split count "
+                                   "scores them)",
+                                   t.min_gap_hours, val_unscored)
+                     : std::string());
+  else if (eval_rule_.kind == SplitRule::Kind::kGap && val_unscored > 0)
     spdlog::info("validation: {} of {} validation users with two or more interactions have no "
                  "pause of {} h to split at (one sitting) and are not scored",
                  val_unscored, val_unscored + val_users_.size(), t.min_gap_hours);
@@ -144,9 +153,15 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   group_ = options_.process_group.get();
   const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
   if (train_users_.size() < 2 * ranks)
-    throw InputError("training needs at least two users with two or more interactions" +
-                     (ranks > 1 ? " per rank" : std::string()) + "; found " +
-                     std::to_string(train_users_.size()));
+    throw InputError(
+        "training needs at least two users with two or more interactions" +
+        (ranks > 1 ? " per rank" : std::string()) + "; found " +
+        std::to_string(train_users_.size()) +
+        (train_rule_.kind == SplitRule::Kind::kGap && train_unsplit > 0
+             ? fmt::format(" that can be split at a pause of {} h ({} more are in one sitting: "
+                           "--split count trains on them, and teaches the model the clock)",
+                           t.min_gap_hours, train_unsplit)
+             : std::string()));
   data_summary_ = DataSummary::compute(data.stats, data.data, data.encoders).to_json();
   torch::manual_seed(options_.train.seed);
   model_ = std::make_unique<UserInterestModel>(options_.model);

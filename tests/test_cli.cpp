@@ -51,6 +51,10 @@ TEST(Cli, SynthThenInspectPrintsTheSummary) {
   EXPECT_NE(out.find("time range       2014-11-18"), std::string::npos) << out;
   ASSERT_EQ(run_command(kLti + " inspect --json --data_path " + csv, out), 0) << out;
   EXPECT_NE(out.find("\"rows\": 4000"), std::string::npos) << out;
+  // 80 rows a user at random hours of a month: every user has a pause of 4 h to split at.
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(j.at("users_with_a_pause"), 50);
+  EXPECT_EQ(j.at("trainable_users"), 50);
 }
 
 TEST(Cli, BadDataExitsWithThreeAndNamesTheProblem) {
@@ -135,7 +139,7 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
   EXPECT_NE(out.find("test users (never trained on, never used to pick the epoch)"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("(split: the short part is the visit after a pause of 4 h"),
+  EXPECT_NE(out.find("(split: the short part starts after a pause of 4 h"),
             std::string::npos)
       << out;
   ASSERT_EQ(run_command(kLti + " eval --threads 1 --split count --users validation --data_path " +

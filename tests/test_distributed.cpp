@@ -22,6 +22,15 @@ namespace {
 
 const std::string kLti = LTI_EXE;
 const std::string kLaunch = std::string(LTI_SOURCE_DIR) + "/scripts/launch-local.sh";
+
+// What a rank's log says of the users' roles ("N train users, ... test users ..."), or "".
+std::string roles(const std::string& log, const std::string& rank) {
+  const size_t at = log.find("as rank " + rank + " of 2: ");
+  if (at == std::string::npos) return std::string();
+  const size_t from = log.find(": ", at);
+  return log.substr(from, log.find(" parameters", from) - from);
+}
+
 const std::string kTinyModel =
     " --batch_size 32 --item_embedding_dim 8 --cate_embedding_dim 8 --hidden_dim 16 --depth 1"
     " --heads 2 --dim_head 8 --n_max 32 --k_max 8 --moe_experts 6 --moe_hidden 16 --lr 3e-3"
@@ -111,14 +120,8 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
   EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
   // The users' roles come from their ids alone: both ranks train, validate and hold out the
   // same users.
-  const auto roles = [&out](const std::string& rank) {
-    const size_t at = out.find("as rank " + rank + " of 2: ");
-    if (at == std::string::npos) return std::string();
-    const size_t from = out.find(": ", at);
-    return out.substr(from, out.find(" parameters", from) - from);
-  };
-  EXPECT_NE(roles("0"), "") << out;
-  EXPECT_EQ(roles("0"), roles("1")) << out;
+  EXPECT_NE(roles(out, "0"), "") << out;
+  EXPECT_EQ(roles(out, "0"), roles(lti::test::read_text(dir.file("logs/rank-1.log")), "1")) << out;
   // Rank 0 alone validates and saves; rank 1 ends with a line of its own and claims neither.
   EXPECT_NE(out.find("model saved in " + dir.file("two")), std::string::npos) << out;
   const std::string rank1 = lti::test::read_text(dir.file("logs/rank-1.log"));
@@ -174,14 +177,8 @@ TEST(DistributedTraining, TorchrunStartsTwoGlooRanksOfLti) {
   EXPECT_NE(out.find("as rank 0 of 2"), std::string::npos) << out;
   // The users' roles come from their ids alone: both ranks train, validate and hold out the
   // same users.
-  const auto roles = [&out](const std::string& rank) {
-    const size_t at = out.find("as rank " + rank + " of 2: ");
-    if (at == std::string::npos) return std::string();
-    const size_t from = out.find(": ", at);
-    return out.substr(from, out.find(" parameters", from) - from);
-  };
-  EXPECT_NE(roles("0"), "") << out;
-  EXPECT_EQ(roles("0"), roles("1")) << out;
+  EXPECT_NE(roles(out, "0"), "") << out;
+  EXPECT_EQ(roles(out, "0"), roles(out, "1")) << out;
   EXPECT_NE(out.find("rank 1 of 2: trained 2 epoch(s), "), std::string::npos) << out;
   EXPECT_NE(out.find("parameters identical on all 2 ranks after each of"), std::string::npos)
       << out;

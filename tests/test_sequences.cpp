@@ -150,12 +150,12 @@ TEST(Batch, PaddedLengthIsLongestWhenAboveTheLowerBound) {
   EXPECT_FALSE(b.is_padding(1, 11));
 }
 
-// The gap split: the short part is the first visit at or after the 90% point that follows a gap
-// of at least min_gap_hours; the long part is everything before it; no such visit, no split.
+// The gap split: the short part starts at the first gap of at least min_gap_hours at or after the
+// 90% point (else the last before it that leaves the long part half the history) and runs to the
+// end; the long part is everything before it; no such gap, no split.
 TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
   // 21 rows: the 90% point is row 18. Rows 0-17 in one sitting, a 12-hour gap before row 18,
-  // rows 18-19 in one visit, another 12-hour gap before row 20: the short part is the visit
-  // alone, rows 18-19; row 20 is in neither part.
+  // rows 18-19 in one visit, another 12-hour gap before row 20: the short part is rows 18-20.
   std::vector<std::string> visits(18, "2014-12-05 08");
   for (const char* t : {"2014-12-05 20", "2014-12-05 21", "2014-12-06 09"}) visits.push_back(t);
   const EncodedDataset d = dataset_of({
@@ -207,7 +207,7 @@ TEST(Sequences, GapSplitCutsAtTheFirstGapAfterTheNinetyPercentPoint) {
   EXPECT_EQ(e.long_part.begin, rows.begin);
   EXPECT_EQ(e.long_part.size(), 18u);
   EXPECT_EQ(e.short_part.begin, rows.begin + 18);
-  EXPECT_EQ(e.short_part.size(), 2u) << "the visit ends at the next gap";
+  EXPECT_EQ(e.short_part.size(), 3u) << "the short part runs to the end, past the next gap";
 
   // The count rule through the same entry point is the original split.
   const UserSplit plain = split_user(d, rows, SplitRule::count());

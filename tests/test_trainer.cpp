@@ -85,8 +85,10 @@ TEST(Trainer, LearnsPlantedInterests) {
   // Every epoch sees each training user's kept interactions once: the real tokens are their sum.
   const TrainOptions& o = options;
   int64_t expected = 0;
+  const SplitRule rule =
+      SplitRule::named(o.train.split, static_cast<int>(o.train.min_gap_hours), "--split");
   for (size_t u = 0; u < data.data.num_users(); ++u) {
-    const UserSplit split = split_user(data.data.user_rows(u));
+    const UserSplit split = split_user(data.data, data.data.user_rows(u), rule);
     if (!split.trainable() || user_role(data.data.user_raw_id[u], o.train.val_fraction,
                                         o.train.test_fraction) != UserRole::kTrain)
       continue;
@@ -105,25 +107,31 @@ TEST(Trainer, PrefixAugmentationGivesNewPairsEachEpochReproducibly) {
   // real-token count.
   const Ingested data = test::planted_data(dir, 120, 2400);
   torch::set_num_threads(1);
-  TrainOptions whole = test::tiny_train_options(dir.file("whole"), 1);
-  whole.train.min_prefix = 1.0;
-  const int64_t all_tokens = Trainer(data, whole).run().front().real_tokens;
+  for (const char* split : {"count", "gap"}) {
+    SCOPED_TRACE(split);
+    TrainOptions whole = test::tiny_train_options(dir.file(std::string("whole-") + split), 1);
+    whole.train.min_prefix = 1.0;
+    whole.train.split = split;
+    const int64_t all_tokens = Trainer(data, whole).run().front().real_tokens;
 
-  std::vector<std::vector<EpochStats>> runs;
-  for (const char* name : {"a", "b"}) {
-    TrainOptions o = test::tiny_train_options(dir.file(name), 3);
-    o.train.min_prefix = 0.5;
-    runs.push_back(Trainer(data, o).run());
+    std::vector<std::vector<EpochStats>> runs;
+    for (const char* name : {"a", "b"}) {
+      TrainOptions o = test::tiny_train_options(dir.file(name + std::string("-") + split), 3);
+      o.train.min_prefix = 0.5;
+      o.train.split = split;
+      runs.push_back(Trainer(data, o).run());
+    }
+    ASSERT_EQ(runs[0].size(), 3u);
+    for (size_t e = 0; e < 3; ++e) {
+      // A prefix of 50-100% of each history: on average about 3/4 of the tokens (under the gap
+      // rule the prefix is then cut at its pause nearest its 90% point).
+      EXPECT_LT(runs[0][e].real_tokens, 0.9 * all_tokens) << "epoch " << e + 1;
+      EXPECT_GT(runs[0][e].real_tokens, 0.55 * all_tokens) << "epoch " << e + 1;
+      EXPECT_EQ(runs[0][e].real_tokens, runs[1][e].real_tokens);
+      EXPECT_EQ(runs[0][e].loss, runs[1][e].loss) << "the same seed must give the same run";
+    }
+    EXPECT_NE(runs[0][0].real_tokens, runs[0][1].real_tokens) << "each epoch cuts anew";
   }
-  ASSERT_EQ(runs[0].size(), 3u);
-  for (size_t e = 0; e < 3; ++e) {
-    // A prefix of 50-100% of each history: on average about 3/4 of the tokens.
-    EXPECT_LT(runs[0][e].real_tokens, 0.9 * all_tokens) << "epoch " << e + 1;
-    EXPECT_GT(runs[0][e].real_tokens, 0.55 * all_tokens) << "epoch " << e + 1;
-    EXPECT_EQ(runs[0][e].real_tokens, runs[1][e].real_tokens);
-    EXPECT_EQ(runs[0][e].loss, runs[1][e].loss) << "the same seed must give the same run";
-  }
-  EXPECT_NE(runs[0][0].real_tokens, runs[0][1].real_tokens) << "each epoch cuts anew";
 }
 
 TEST(Trainer, SameSeedSameThreadsSameLosses) {

@@ -22,7 +22,8 @@ struct DataSummary {
   std::array<uint64_t, 5> behavior_counts{};  // index 1..4
   UnixHour first_time = 0;
   UnixHour last_time = 0;
-  uint64_t trainable_users = 0;  // both long and short parts non-empty
+  uint64_t trainable_users = 0;  // both long and short parts non-empty (the count split)
+  uint64_t pause_users = 0;      // of those, users the gap split can cut (kDefaultMinGapHours)
   // Interactions per user at the 10th, 50th, 90th, 99th percentile and the maximum.
   std::array<uint64_t, 5> length_percentiles{};
 

@@ -73,13 +73,13 @@ struct TrainConfig {
   // neither is trained on.
   double val_fraction = 0.1;
   double test_fraction = 0.1;
-  // How a training user's pair is cut (sequences.h): "count" (the original design's 90/10) or
-  // "gap" (at a pause of min_gap_hours or more, so the short part never continues the long
-  // part's last visit). eval_split: how validation users are scored ("gap" by default, so that
-  // the boundary's hour of week cannot find the user: docs/quality.md).
-  std::string split = "count";
+  // How a training user's pair is cut (sequences.h): "gap" (at a pause of min_gap_hours or
+  // more, so the short part never continues the long part's last visit: a model trained on
+  // such pairs cannot learn to match the boundary's hour instead of interests; docs/quality.md)
+  // or "count" (the original design's 90/10). eval_split: how validation users are scored.
+  std::string split = "gap";
   std::string eval_split = "gap";
-  int64_t min_gap_hours = 4;
+  int64_t min_gap_hours = 4;  // kDefaultMinGapHours (sequences.h)
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;

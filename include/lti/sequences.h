@@ -39,14 +39,17 @@ inline UserSplit split_user(RowRange rows) {
 //    ends, which a clock alone can match (the clock baseline, clock_baseline.h).
 //  - gap: the boundary is a pause, at least min_gap_hours between two interactions: the first
 //    at or after the 90% point, or else the last before it that leaves the long part at least
-//    half of the history. The short part is the visit that starts there and ends at the next
-//    pause; the long part is everything before it. A user with no such pause (one sitting) is
-//    not scored and not trained on. Then the short part never continues the long part's last
+//    half of the history. The short part is everything from there on, as in the count rule;
+//    the long part is everything before it. A user with no such pause (one sitting) is not
+//    scored and not trained on. Then the short part never continues the long part's last
 //    visit, and the boundary's hour of week tells users apart no better than chance.
+// The pause that separates two visits by default (--min_gap_hours; docs/quality.md says why 4).
+constexpr int kDefaultMinGapHours = 4;
+
 struct SplitRule {
   enum class Kind { kCount, kGap };
   Kind kind = Kind::kCount;
-  int min_gap_hours = 4;
+  int min_gap_hours = kDefaultMinGapHours;
   static SplitRule count() { return {}; }
   static SplitRule gap(int min_gap_hours) { return {Kind::kGap, min_gap_hours}; }
   // "count" or "gap"; throws Error(kExitUsage) naming `option` for anything else.
