@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <string>
 
-#include "lti/batch.h"
-#include "lti/ingest.h"
-#include "lti/sequences.h"
+#include "lti/data/batch.h"
+#include "lti/data/ingest.h"
+#include "lti/data/sequences.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <string>
 
-#include "lti/redis_cluster.h"
-#include "lti/rng.h"
-#include "lti/vector_writer.h"
+#include "lti/publish/redis_cluster.h"
+#include "lti/publish/vector_writer.h"
+#include "lti/util/rng.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {

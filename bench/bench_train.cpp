@@ -12,15 +12,15 @@
 #include <optional>
 #include <string>
 
-#include "lti/adam.h"
-#include "lti/allocator.h"
-#include "lti/batch.h"
-#include "lti/ingest.h"
-#include "lti/model.h"
-#include "lti/objective.h"
-#include "lti/precision.h"
-#include "lti/runtime.h"
-#include "lti/sequences.h"
+#include "lti/data/batch.h"
+#include "lti/data/ingest.h"
+#include "lti/data/sequences.h"
+#include "lti/model/model.h"
+#include "lti/model/precision.h"
+#include "lti/model/runtime.h"
+#include "lti/train/adam.h"
+#include "lti/train/objective.h"
+#include "lti/util/allocator.h"
 
 using Clock = std::chrono::steady_clock;
 

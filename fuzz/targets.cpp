@@ -9,9 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "lti/csv_reader.h"
-#include "lti/errors.h"
-#include "lti/label_encoder.h"
+#include "lti/data/csv_reader.h"
+#include "lti/data/label_encoder.h"
+#include "lti/util/errors.h"
 
 namespace lti::fuzz {
 

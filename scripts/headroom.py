@@ -39,7 +39,7 @@ SMOOTHING = 2.0         # pseudo-interactions of the popularity prior in a user'
 
 
 def is_validation_user(raw_id, val_fraction):
-    """lti's hash split (SPEC section 8, src/model_config.cpp): splitmix64(raw id ^ "lti")."""
+    """lti's hash split (SPEC section 8, src/model/model_config.cpp): splitmix64(raw id ^ "lti")."""
     z = ((raw_id ^ 0x6C7469) + 0x9E3779B97F4A7C15) & MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK

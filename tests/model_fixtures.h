@@ -1,10 +1,10 @@
 // Small models and data sets for the model tests: tiny enough for CI on two cores.
 #pragma once
 
-#include "lti/ingest.h"
-#include "lti/model_config.h"
-#include "lti/synth.h"
-#include "lti/trainer.h"
+#include "lti/data/ingest.h"
+#include "lti/data/synth.h"
+#include "lti/model/model_config.h"
+#include "lti/train/trainer.h"
 #include "test_util.h"
 
 namespace lti::test {

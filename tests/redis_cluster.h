@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "lti/redis_client.h"
+#include "lti/publish/redis_client.h"
 #include "redis_server.h"
 #include "test_util.h"
 

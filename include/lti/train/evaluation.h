@@ -1,0 +1,66 @@
+// Representation quality (SPEC section 8): do long vectors retrieve their own user's short
+// vector among all validation users? Compared with a mean-pooling baseline and chance.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lti/data/dataset.h"
+#include "lti/data/sequences.h"
+#include "lti/model/model.h"
+
+namespace lti {
+
+struct RetrievalMetrics {
+  double recall_at_1 = 0, recall_at_10 = 0, recall_at_50 = 0, mrr = 0;
+  size_t users = 0;
+  nlohmann::json to_json() const;
+};
+
+// Query i's target is target i. Cosine similarity against every target, in chunks of
+// `chunk` queries, so no N x N matrix is ever held (rank = 1 + the other targets scoring at
+// least as high: ties count against the user).
+RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
+                                   int64_t chunk = 256);
+
+// What a random ranking scores on average among n users.
+RetrievalMetrics chance_metrics(size_t n);
+
+// Recall@1/10/50 and MRR of given ranks (1 = first).
+RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks);
+
+// Long and short vectors of users (indices into `data`), from the towers or, with
+// `mean_pooling`, as the mean of the feature-embedding output over each sequence;
+// `batch_size` users a batch, 0 = automatic (inference_batch_size).
+struct PairVectors {
+  torch::Tensor long_vec, short_vec;  // [users, H]
+};
+PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
+                         const std::vector<size_t>& users, int64_t batch_size,
+                         const torch::Device& device, bool mean_pooling,
+                         const SplitRule& split = SplitRule::count());
+
+struct EvalResult {
+  // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
+  RetrievalMetrics model, mean_pooling, clock, chance;
+  SplitRule split;
+  size_t not_scored = 0;                 // users the split rule found nothing to cut at
+  std::string who = "validation users";  // which users were scored, for the table
+  std::string who_role = "validation";   // "test" or "validation", for --json
+  // True when the clock row's MRR is above 1.5x chance and gains at least half of what the
+  // model gains over chance: then much of the model's margin may be the clock, not interests.
+  bool clock_within_reach() const;
+  std::string table() const;
+  nlohmann::json to_json() const;
+};
+
+// Evaluates the users among `users` that `split` can cut (inference mode).
+EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
+                    const std::vector<size_t>& users, int64_t batch_size,
+                    const torch::Device& device, const SplitRule& split = SplitRule::count());
+
+}  // namespace lti

@@ -1,0 +1,82 @@
+#include "lti/util/interrupt.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+namespace lti {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+// Fixed slots, so that the handler reads them without allocating or locking: `state` is 0
+// (free), 1 (being written) or 2 (holds a path the handler may unlink).
+struct TemporarySlot {
+  std::atomic<int> state{0};
+  char path[1024];
+};
+TemporarySlot g_temporaries[64];
+
+extern "C" void on_stop_signal(int signal) {
+  int expected = 0;
+  if (g_signal.compare_exchange_strong(expected, signal)) return;  // first: stop when safe
+  // Second signal: remove what is half written and leave now (only async-signal-safe calls).
+  for (TemporarySlot& slot : g_temporaries)
+    if (slot.state.load() == 2) ::unlink(slot.path);
+  static const char kMessage[] = "lti: second signal, stopped at once\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(128 + signal);
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // blocking reads and writes carry on; the flag is polled
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int stop_signal() { return g_signal.load(); }
+
+int stop_exit_code(int signal) { return 128 + signal; }
+
+std::string signal_name(int signal) {
+  if (signal == SIGINT) return "SIGINT";
+  if (signal == SIGTERM) return "SIGTERM";
+  return "signal " + std::to_string(signal);
+}
+
+void throw_if_stop_requested(const std::string& where) {
+  if (const int signal = stop_signal(); signal != 0)
+    throw StopRequested(signal, signal_name(signal) + ": " + where);
+}
+
+void clear_stop_signal() { g_signal.store(0); }
+
+void register_temporary(const std::string& path) {
+  if (path.size() >= sizeof g_temporaries[0].path) return;
+  for (TemporarySlot& slot : g_temporaries) {
+    int expected = 0;
+    if (!slot.state.compare_exchange_strong(expected, 1)) continue;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.state.store(2);
+    return;
+  }
+}
+
+void unregister_temporary(const std::string& path) {
+  for (TemporarySlot& slot : g_temporaries) {
+    if (slot.state.load() != 2 || path != slot.path) continue;
+    int expected = 2;
+    if (slot.state.compare_exchange_strong(expected, 1)) slot.state.store(0);
+    return;
+  }
+}
+
+}  // namespace lti

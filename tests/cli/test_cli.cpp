@@ -1,0 +1,204 @@
+// The `lti` executable end to end: help, exit codes, config files, synth and inspect.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "test_util.h"
+
+using lti::test::run_command;
+using lti::test::TempDir;
+
+namespace {
+const std::string kLti = LTI_EXE;
+}
+
+TEST(Cli, HelpAndVersion) {
+  std::string out;
+  EXPECT_EQ(run_command(kLti + " --help", out), 0);
+  EXPECT_NE(out.find("synth"), std::string::npos);
+  EXPECT_NE(out.find("inspect"), std::string::npos);
+  EXPECT_NE(out.find("Exit codes"), std::string::npos);
+  EXPECT_EQ(run_command(kLti + " --version", out), 0);
+  EXPECT_NE(out.find("lti 0."), std::string::npos);
+  EXPECT_EQ(run_command(kLti + " synth --help", out), 0);
+  EXPECT_NE(out.find("--seed"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  std::string out;
+  EXPECT_EQ(run_command(kLti, out), 2);
+  EXPECT_EQ(run_command(kLti + " inspect --no_such_flag", out), 2);
+  EXPECT_EQ(run_command(kLti + " synth --users 10 --rows 5 -o /dev/null", out), 2);
+  EXPECT_NE(out.find("--rows must be at least --users"), std::string::npos) << out;
+}
+
+TEST(Cli, SynthThenInspectPrintsTheSummary) {
+  TempDir dir;
+  std::string out;
+  const std::string csv = dir.file("data/train.csv");
+  ASSERT_EQ(
+      run_command(
+          kLti + " synth --users 50 --rows 4000 --items 900 --categories 30 --seed 3 -o " + csv,
+          out),
+      0)
+      << out;
+  EXPECT_NE(out.find("4000 rows"), std::string::npos) << out;
+  ASSERT_EQ(run_command(kLti + " inspect --data_path " + dir.file("data"), out), 0) << out;
+  EXPECT_NE(out.find("rows             4000"), std::string::npos) << out;
+  EXPECT_NE(out.find("users            50"), std::string::npos) << out;
+  EXPECT_NE(out.find("time range       2014-11-18"), std::string::npos) << out;
+  ASSERT_EQ(run_command(kLti + " inspect --json --data_path " + csv, out), 0) << out;
+  EXPECT_NE(out.find("\"rows\": 4000"), std::string::npos) << out;
+  // 80 rows a user at random hours of a month: every user has a pause of 4 h to split at.
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(j.at("users_with_a_pause"), 50);
+  EXPECT_EQ(j.at("trainable_users"), 50);
+}
+
+TEST(Cli, BadDataExitsWithThreeAndNamesTheProblem) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(run_command(kLti + " inspect --data_path " + dir.file("missing"), out), 3);
+  EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
+  lti::test::write_text(dir.file("bad.csv"),
+                        "user_id,item_id,behavior_type,user_geohash,item_category,time\n"
+                        "1,2,1,,3,2014-11-18 00\n1,2,7,,3,2014-11-18 00\n");
+  EXPECT_EQ(run_command(kLti + " inspect --data_path " + dir.file("bad.csv"), out), 0) << out;
+  EXPECT_NE(out.find("bad.csv:3: behavior_type: not in 1..4: '7'"), std::string::npos) << out;
+  EXPECT_NE(out.find("skipped rows     1"), std::string::npos) << out;
+  EXPECT_EQ(run_command(kLti + " inspect --strict --data_path " + dir.file("bad.csv"), out), 3);
+}
+
+TEST(Cli, ConfigFileSetsOptionsAndFlagsOverrideIt) {
+  TempDir dir;
+  std::string out;
+  lti::test::write_text(
+      dir.file("c.toml"),
+      "[synth]\nusers = 20\nrows = 500\nitems = 300\ncategories = 10\nseed = 9\n");
+  ASSERT_EQ(run_command(kLti + " --config " + dir.file("c.toml") + " synth --rows 700 -o " +
+                            dir.file("x.csv"),
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("700 rows, 20 users"), std::string::npos) << out;
+  ASSERT_EQ(run_command(
+                kLti + " --config " + dir.file("c.toml") + " --print_config synth --rows 700", out),
+            0)
+      << out;
+  EXPECT_NE(out.find("users=20"), std::string::npos) << out;
+  EXPECT_NE(out.find("rows=700"), std::string::npos) << out;
+  // The project's own configuration files parse.
+  ASSERT_EQ(run_command(kLti + " --config " + std::string(LTI_SOURCE_DIR) +
+                            "/configs/default.toml --print_config inspect",
+                        out),
+            0)
+      << out;
+}
+
+TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
+  TempDir dir;
+  std::string out;
+  const std::string csv = dir.file("data/train.csv");
+  ASSERT_EQ(run_command(
+                kLti + " synth --users 60 --rows 3000 --items 500 --categories 20 -o " + csv, out),
+            0)
+      << out;
+  const std::string small_model =
+      " --hidden_dim 16 --item_embedding_dim 8 --cate_embedding_dim 8 --depth 1 --heads 2 "
+      "--dim_head 8"
+      " --moe_experts 4 --moe_hidden 16 --n_max 32 --k_max 8 --batch_size 16 --threads 1";
+  ASSERT_EQ(run_command(kLti + " train --epochs 2 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + small_model,
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("epoch 2 loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("experts min"), std::string::npos) << out;
+  for (const char* f : {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth",
+                        "model.json", "resume/optimizer.pt", "resume/moe_layer.pth",
+                        "user_encoder.txt", "item_encoder.txt", "category_encoder.txt"})
+    EXPECT_TRUE(std::filesystem::exists(dir.file("model/") + f)) << f;
+  ASSERT_EQ(run_command(kLti + " train --resume --epochs 3 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + small_model,
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("resuming after epoch 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("trained 3 epoch(s)"), std::string::npos) << out;
+  ASSERT_EQ(
+      run_command(
+          kLti + " eval --threads 1 --data_path " + csv + " --save_dir " + dir.file("model"), out),
+      0)
+      << out;
+  EXPECT_NE(out.find("mean pooling"), std::string::npos) << out;
+  EXPECT_NE(out.find("Recall@10"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nclock "), std::string::npos) << out;
+  // By default: the test users, under the gap split.
+  EXPECT_NE(out.find("test users (never trained on, never used to pick the epoch)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(split: the short part starts after a pause of 4 h"), std::string::npos)
+      << out;
+  ASSERT_EQ(run_command(kLti + " eval --threads 1 --split count --users validation --data_path " +
+                            csv + " --save_dir " + dir.file("model"),
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("(split: by count, 90/10)"), std::string::npos) << out;
+  EXPECT_NE(out.find("validation users (these picked the best epoch)"), std::string::npos) << out;
+  // The gap split: the clock row, the split and the users left out are in the JSON too.
+  ASSERT_EQ(
+      run_command(kLti + " eval --threads 1 --json --split gap --min_gap_hours 2 --data_path " +
+                      csv + " --save_dir " + dir.file("model"),
+                  out),
+      0)
+      << out;
+  {
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    EXPECT_TRUE(j.at("clock").contains("mrr")) << out;
+    EXPECT_EQ(j.at("split").at("rule"), "gap");
+    EXPECT_EQ(j.at("split").at("min_gap_hours"), 2);
+    EXPECT_GE(j.at("model").at("users").get<int>(), 2);
+    EXPECT_EQ(j.at("model").at("users"), j.at("clock").at("users"));
+  }
+  {
+    // A model folder from before test users and the gap split: its model.json has neither.
+    std::filesystem::copy(dir.file("model"), dir.file("older"),
+                          std::filesystem::copy_options::recursive);
+    auto j = nlohmann::json::parse(lti::test::read_text(dir.file("older/model.json")));
+    for (const char* key : {"test_fraction", "split", "eval_split", "min_gap_hours"})
+      j.at("train").erase(key);
+    lti::test::write_text(dir.file("older/model.json"), j.dump(2));
+    ASSERT_EQ(run_command(kLti + " eval --threads 1 --data_path " + csv + " --save_dir " +
+                              dir.file("older"),
+                          out),
+              0)
+        << out;
+    EXPECT_NE(out.find("validation users (these picked the best epoch: the model predates test "
+                       "users)"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("after a pause of 4 h"), std::string::npos) << out;
+    EXPECT_EQ(run_command(kLti + " eval --threads 1 --users test --data_path " + csv +
+                              " --save_dir " + dir.file("older"),
+                          out),
+              2)
+        << out;
+    EXPECT_NE(out.find("trained before test users existed"), std::string::npos) << out;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("model/report.html")));
+  EXPECT_EQ(
+      run_command(kLti + " eval --data_path " + csv + " --save_dir " + dir.file("nothing"), out), 4)
+      << out;
+  EXPECT_EQ(run_command(kLti + " train --moe_activated 9 --moe_experts 4 --data_path " + csv, out),
+            2);
+  EXPECT_NE(out.find("--moe_activated must not exceed --moe_experts"), std::string::npos) << out;
+  EXPECT_EQ(run_command(kLti + " train --moe_balance sometimes --data_path " + csv, out), 2);
+  EXPECT_EQ(run_command(kLti + " train --resume --depth 2 --data_path " + csv + " --save_dir " +
+                            dir.file("model") + " --epochs 4" + " --hidden_dim 16",
+                        out),
+            4)
+      << out;
+}
