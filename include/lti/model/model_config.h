@@ -55,14 +55,14 @@ struct TrainConfig {
   int64_t batch_size = 128;
   // Length bucketing across batches (batch_sampler.h): batches per window in which users are
   // sorted by length; 0 = random batches. Off by default: negatives of similar length cost
-  // quality (README, Benchmarks), and sorting within each step's chunks already removes most
+  // quality (docs/quality.md), and sorting within each step's chunks already removes most
   // padding.
   int64_t sort_window = 0;
   // Prefix augmentation: each epoch a training user's history is cut at a random point that
   // keeps at least this share of it (then split by `split`), so that the same users give
   // new (long, short) pairs every epoch. 1 = the whole history every epoch, as the original
   // design. Validation, eval and export always use the whole history. 0.5 was measured better
-  // than 1 and 0.3 (README, Benchmarks).
+  // than 1 and 0.3 (docs/quality.md).
   double min_prefix = 0.5;
   double lr = 3e-4;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)

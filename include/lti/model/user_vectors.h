@@ -13,7 +13,7 @@ namespace lti {
 // Users per inference batch for --batch_size 0 (automatic): 64 on a CPU, 512 on a GPU. On a
 // CPU a batch of 512 users sorted by length still spans lengths from the cap down to the
 // median, so it pads several-fold on logs of short histories, and its attention scores take
-// gigabytes; 64 was measured fastest or within 6% of it (README, export benchmarks).
+// gigabytes; 64 was measured fastest or within 6% of it (docs/performance.md).
 int64_t inference_batch_size(int64_t requested, const torch::Device& device);
 
 // Runs feature embedding -> MoE -> long tower in eval mode without gradients over each user's
