@@ -77,16 +77,17 @@ void add_eval_command(CLI::App& app, Action& slot) {
           opt->val_fraction >= 0 ? opt->val_fraction : trained.value("val_fraction", 0.1);
       // A model trained before test users existed has no test_fraction: its held-out users are
       // the validation users, which also picked its best epoch.
-      const bool has_test_users = trained.contains("test_fraction") || opt->test_fraction >= 0;
+      const bool has_test_users = trained.contains("test_fraction");
       const double test_fraction =
           opt->test_fraction >= 0 ? opt->test_fraction : trained.value("test_fraction", 0.0);
       const std::string who = !opt->users.empty() ? opt->users
                               : has_test_users    ? "test"
                                                   : "validation";
-      if (who == "test" && !has_test_users)
-        throw Error(kExitUsage, "--users test: '" + opt->save_dir +
-                                    "' was trained before test users existed; use --users "
-                                    "validation, or --test_fraction to name a share");
+      if ((who == "test" || opt->test_fraction >= 0) && !has_test_users)
+        throw Error(kExitUsage, "--users test, --test_fraction: '" + opt->save_dir +
+                                    "' was trained before test users existed (it trained on "
+                                    "every user but its validation users): use --users "
+                                    "validation");
       const UserRole role = who == "test" ? UserRole::kTest : UserRole::kValidation;
       const SplitRule split = SplitRule::named(
           !opt->split.empty() ? opt->split : trained.value("eval_split", std::string("gap")),
