@@ -108,24 +108,18 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   eval_rule_ = SplitRule::named(t.eval_split, static_cast<int>(t.min_gap_hours), "--eval_split");
   size_t val_unscored = 0, train_unsplit = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
-    const RowRange rows = data.data.user_rows(u);
-    switch (user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction)) {
-      case UserRole::kTest:
-        ++test_users_;
-        break;
-      case UserRole::kValidation:
-        if (split_user(data.data, rows, eval_rule_).trainable())
-          val_users_.push_back(u);
-        else
-          val_unscored += rows.size() > 1;
-        break;
-      case UserRole::kTrain:
-        if (split_user(data.data, rows, train_rule_).trainable())
-          train_users_.push_back(u);
-        else
-          train_unsplit += rows.size() > 1;
-        break;
+    const UserRole role = user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction);
+    if (role == UserRole::kTest) {
+      ++test_users_;
+      continue;
     }
+    // Validation users are cut as they are scored, training users as they are trained on.
+    const bool validation = role == UserRole::kValidation;
+    const RowRange rows = data.data.user_rows(u);
+    if (split_user(data.data, rows, validation ? eval_rule_ : train_rule_).trainable())
+      (validation ? val_users_ : train_users_).push_back(u);
+    else
+      (validation ? val_unscored : train_unsplit) += rows.size() > 1;
   }
   if (val_users_.size() < 2 && t.val_fraction > 0)
     spdlog::warn(

@@ -93,8 +93,5 @@ struct TrainConfig {
 // test, the rest train.
 enum class UserRole { kTrain, kValidation, kTest };
 UserRole user_role(uint64_t raw_user_id, double val_fraction, double test_fraction);
-inline bool is_validation_user(uint64_t raw_user_id, double val_fraction) {
-  return user_role(raw_user_id, val_fraction, 0.0) == UserRole::kValidation;
-}
 
 }  // namespace lti
