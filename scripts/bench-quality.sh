@@ -36,6 +36,9 @@
 # Each model is also scored with --split count (the original 90/10 split), where the clock row
 # shows how much of a margin the boundary's hour alone explains.
 #   GAPS="1 2 4 8" scripts/bench-quality.sh a8   # also eval --min_gap_hours G for each G
+#   EVAL_ONLY=1 scripts/bench-quality.sh a1    # score the models already trained again (a new lti)
+# "moved" is lti eval's model (moved) row: the same model with each short part moved in time by
+# a random 1-167 h, so that the boundary says nothing; what the model loses there is the clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_DIR:-/tmp/lti-bench}/quality
@@ -91,8 +94,9 @@ for regime in "${regimes[@]}"; do
   fi
   for variant in $VARIANTS; do
     model="$OUT/model-$regime-$variant"
-    rm -rf "$model"
     flags=$(train_flags "$variant" "$regime")
+    if [ -z "${EVAL_ONLY:-}" ]; then
+    rm -rf "$model"
     # The config file goes before the subcommand; the rest after it.
     config=""
     case $flags in --config*) config="--config configs/seed.toml"; flags=${flags#--config configs/seed.toml} ;; esac
@@ -101,6 +105,7 @@ for regime in "${regimes[@]}"; do
     /usr/bin/time -f "train wall %e s, peak RSS %M KiB" "$LTI" $config train --data_path "$data" \
       --save_dir "$model" --threads "$THREADS" $flags >"$model.log" 2>&1 || { tail -5 "$model.log"; exit 1; }
     tail -1 "$model.log" >&2
+    fi
     "$LTI" eval --data_path "$data" --save_dir "$model" --threads "$THREADS" --json >"$model.eval.json" 2>"$model.eval.log"
     "$LTI" eval --data_path "$data" --save_dir "$model" --threads "$THREADS" --split count --json \
       >"$model.eval-count.json" 2>>"$model.eval.log"
@@ -119,9 +124,10 @@ regimes, variants = sys.argv[2:split], sys.argv[split + 1:]
 f = lambda m: f"{m['recall@10']:.3f} / {m['mrr']:.3f}"
 x = lambda a, b: f"{a['recall@10'] / b['recall@10']:.2f} / {a['mrr'] / b['mrr']:.2f}"
 print("| regime | variant | epochs (best) | train min | scored (not) | model R@10 / MRR | "
-      "mean pooling | clock | chance | model x pooling | clock x chance | "
-      "90/10 split: model | 90/10: pooling | 90/10: clock |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "model (moved) | mean pooling | clock | chance | model x pooling | moved x pooling | "
+      "clock x chance | 90/10 split: model | 90/10: moved | 90/10: pooling | 90/10: clock |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+missing = {"recall@10": float("nan"), "mrr": float("nan")}
 for r in regimes:
     for v in variants:
         try:
@@ -133,9 +139,12 @@ for r in regimes:
         minutes = sum(x["seconds"] for x in j["epochs"]) / 60
         print(f"| {r} | {v} | {j['epochs_completed']} ({j['best_epoch']}) | {minutes:.1f} | "
               f"{e['model']['users']} ({e['not_scored']}) | {f(e['model'])} | "
+              f"{f(e.get('model_moved', missing))} | "
               f"{f(e['mean_pooling'])} | {f(e['clock'])} | {f(e['chance'])} | "
-              f"{x(e['model'], e['mean_pooling'])} | {x(e['clock'], e['chance'])} | "
-              f"{f(c['model'])} | {f(c['mean_pooling'])} | {f(c['clock'])} |")
+              f"{x(e['model'], e['mean_pooling'])} | "
+              f"{x(e.get('model_moved', missing), e['mean_pooling'])} | "
+              f"{x(e['clock'], e['chance'])} | {f(c['model'])} | "
+              f"{f(c.get('model_moved', missing))} | {f(c['mean_pooling'])} | {f(c['clock'])} |")
 gaps = sorted({int(m.group(1)) for r in regimes for v in variants
                for m in [re.search(r"eval-gap(\d+)", p)
                          for p in glob.glob(f"{out}/model-{r}-{v}.eval-gap*.json")] if m})

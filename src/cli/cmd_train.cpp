@@ -130,6 +130,13 @@ void add_train_command(CLI::App& app, Action& slot) {
          "gap, --eval_split gap)")
       ->check(CLI::Range(1, 24 * 365))
       ->capture_default_str();
+  cmd->add_option("--short_time", t.short_time,
+                  "moved: each epoch, every training pair's short part is moved in time by its "
+                  "own random 1-167 hours, so that when the short part starts after the long "
+                  "part ends teaches the model nothing (its vectors would match users by the "
+                  "clock, not by interests); kept: the times as logged")
+      ->check(CLI::IsMember({"kept", "moved"}))
+      ->capture_default_str();
   cmd->add_option("--seed", t.seed, "Random seed (initialisation, dropout, shuffling, negatives)")
       ->capture_default_str();
   cmd->add_option("--max_steps", t.max_steps_per_epoch,

@@ -110,6 +110,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"split", split},
           {"eval_split", eval_split},
           {"min_gap_hours", min_gap_hours},
+          {"short_time", short_time},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
 }

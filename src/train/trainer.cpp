@@ -106,6 +106,8 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
                 "train on (their sum below 1)");
   train_rule_ = SplitRule::named(t.split, static_cast<int>(t.min_gap_hours), "--split");
   eval_rule_ = SplitRule::named(t.eval_split, static_cast<int>(t.min_gap_hours), "--eval_split");
+  if (t.short_time != "kept" && t.short_time != "moved")
+    throw Error(kExitUsage, "--short_time must be kept or moved, not '" + t.short_time + "'");
   size_t val_unscored = 0, train_unsplit = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
     const UserRole role = user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction);
@@ -190,16 +192,22 @@ Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begi
   }
   const auto& c = options_.model;
   Prepared p;
+  const bool move_short = options_.train.short_time == "moved";
   for (const std::vector<size_t>& chunk : chunks_by_length(lengths, kUsersPerChunk)) {
     std::vector<RowRange> long_parts, short_parts;
+    std::vector<int64_t> short_shift;
     for (const size_t i : chunk) {
       long_parts.push_back(splits[i].long_part);
       short_parts.push_back(splits[i].short_part);
+      if (move_short)
+        short_shift.push_back(moved_short_hours(
+            options_.train.seed,
+            (static_cast<uint64_t>(epoch) << 32) ^ static_cast<uint64_t>(users[begin + i])));
     }
     p.long_chunks.push_back(
         make_batch(data_.data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest));
-    p.short_chunks.push_back(
-        make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest));
+    p.short_chunks.push_back(make_batch(data_.data, short_parts, static_cast<size_t>(c.k_max),
+                                        kBatchLongest, short_shift));
     p.positions += p.long_chunks.back().batch * p.long_chunks.back().length +
                    p.short_chunks.back().batch * p.short_chunks.back().length;
   }

@@ -158,6 +158,8 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
   {
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));
     EXPECT_TRUE(j.at("clock").contains("mrr")) << out;
+    EXPECT_EQ(j.at("model_moved").at("users"), j.at("model").at("users")) << out;
+    EXPECT_TRUE(j.contains("clock_share_of_model")) << out;
     EXPECT_EQ(j.at("split").at("rule"), "gap");
     EXPECT_EQ(j.at("split").at("min_gap_hours"), 2);
     EXPECT_GE(j.at("model").at("users").get<int>(), 2);
@@ -168,7 +170,7 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
     std::filesystem::copy(dir.file("model"), dir.file("older"),
                           std::filesystem::copy_options::recursive);
     auto j = nlohmann::json::parse(lti::test::read_text(dir.file("older/model.json")));
-    for (const char* key : {"test_fraction", "split", "eval_split", "min_gap_hours"})
+    for (const char* key : {"test_fraction", "split", "eval_split", "min_gap_hours", "short_time"})
       j.at("train").erase(key);
     lti::test::write_text(dir.file("older/model.json"), j.dump(2));
     ASSERT_EQ(run_command(kLti + " eval --threads 1 --data_path " + csv + " --save_dir " +

@@ -150,6 +150,55 @@ TEST(Batch, PaddedLengthIsLongestWhenAboveTheLowerBound) {
   EXPECT_FALSE(b.is_padding(1, 11));
 }
 
+// A moved sequence: the calendar features are those of each row's time plus the sequence's own
+// offset; the relative-time features, the items and the order are those of the unmoved rows.
+TEST(Batch, HourShiftMovesTheCalendarFeaturesOnly) {
+  const EncodedDataset ds = dataset_of(
+      {{"2014-11-18 00", "2014-11-18 02", "2014-11-18 04"}, {"2014-11-22 10", "2014-11-22 23"}});
+  const std::vector<RowRange> parts = {ds.user_rows(0), ds.user_rows(1)};
+  const SequenceBatch kept = make_batch(ds, parts, 64, 4);
+  // User 0 by 1 h + 4 days (Tuesday 00 -> Saturday 01); user 1 by 26 h (Saturday -> Sunday).
+  const SequenceBatch moved = make_batch(ds, parts, 64, 4, {4 * 24 + 1, 26});
+  ASSERT_EQ(moved.length, kept.length);
+  EXPECT_EQ(moved.weekday[1], 6);
+  EXPECT_EQ(moved.hour[1], 2);  // 00 h + 1 -> hour feature 2
+  EXPECT_EQ(moved.weekend[1], 2);
+  EXPECT_EQ(moved.hour[3], 6);
+  EXPECT_EQ(moved.weekday[kept.length + 2], 7);
+  EXPECT_EQ(moved.hour[kept.length + 2], 13);  // 10 h + 2
+  EXPECT_EQ(moved.hour[kept.length + 3], 2);   // 23 h + 2 -> 01 h the next day
+  EXPECT_EQ(moved.weekday[kept.length + 3], 1);
+  EXPECT_EQ(moved.weekend[kept.length + 3], 1);
+  EXPECT_EQ(moved.item, kept.item);
+  EXPECT_EQ(moved.behavior, kept.behavior);
+  EXPECT_EQ(moved.position, kept.position);
+  EXPECT_EQ(moved.continuous, kept.continuous);
+  EXPECT_NE(moved.weekday, kept.weekday);
+  for (size_t cell = 0; cell < moved.weekday.size(); ++cell)  // padding stays 0
+    EXPECT_EQ(moved.weekday[cell] == 0, kept.weekday[cell] == 0);
+  // No offsets, no change.
+  EXPECT_EQ(make_batch(ds, parts, 64, 4, {}).hour, kept.hour);
+}
+
+// The offsets: 1 to 167 hours (never a whole week, which would keep the hour of week), the same
+// for the same (seed, stream), and spread over the week.
+TEST(Batch, MovedShortHoursCoverTheWeekButNeverAWholeOne) {
+  std::vector<int> seen(168, 0);
+  for (uint64_t stream = 0; stream < 20000; ++stream) {
+    const int64_t h = moved_short_hours(42, stream);
+    ASSERT_GE(h, 1);
+    ASSERT_LE(h, 167);
+    ++seen[static_cast<size_t>(h)];
+    EXPECT_EQ(h, moved_short_hours(42, stream));
+  }
+  EXPECT_EQ(seen[0], 0);
+  for (int h = 1; h < 168; ++h) EXPECT_GT(seen[static_cast<size_t>(h)], 60) << h;  // ~120 each
+  int differ = 0;  // another seed, other offsets
+  for (uint64_t stream = 0; stream < 100; ++stream)
+    differ += moved_short_hours(42, stream) != moved_short_hours(43, stream);
+  EXPECT_GT(differ, 90);
+}
+
 // The gap split: the short part starts at the first gap of at least min_gap_hours at or after the
 // 90% point (else the last before it that leaves the long part half the history) and runs to the
 // end; the long part is everything before it; no such gap, no split.

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "lti/train/evaluation.h"
 #include "lti/train/trainer.h"
+#include "lti/util/rng.h"
+#include "lti/util/time_util.h"
 #include "model_fixtures.h"
 
 using namespace lti;
@@ -99,4 +103,83 @@ TEST(Evaluation, TheClockRowIsFlaggedWhenItComesWithinReachOfTheModel) {
   r.model = metrics_from_ranks(std::vector<size_t>(100, 19));
   r.clock = metrics_from_ranks(std::vector<size_t>(100, 20));
   EXPECT_FALSE(r.clock_within_reach());
+}
+
+// The moved row and its note: what moving the short parts takes from the model's MRR gain.
+TEST(Evaluation, TheMovedRowSaysHowMuchOfTheModelsMarginIsTheClock) {
+  EvalResult r;
+  r.chance = chance_metrics(100);                                   // MRR 0.052
+  r.model = metrics_from_ranks(std::vector<size_t>(100, 2));        // MRR 0.5
+  r.model_moved = metrics_from_ranks(std::vector<size_t>(100, 3));  // MRR 0.333
+  EXPECT_NEAR(r.clock_share_of_model(), (0.5 - 1.0 / 3) / (0.5 - r.chance.mrr), 1e-12);
+  EXPECT_NE(r.table().find("note: moving the short parts in time takes 37%"), std::string::npos)
+      << r.table();
+  EXPECT_NE(r.table().find("model (moved)"), std::string::npos);
+  EXPECT_NEAR(r.to_json().at("model_moved").at("mrr").get<double>(), 1.0 / 3, 1e-12);
+  // Moved figures as good as the model's (or better): nothing of it was the clock, no note.
+  r.model_moved = metrics_from_ranks(std::vector<size_t>(100, 1));
+  EXPECT_EQ(r.clock_share_of_model(), 0.0);
+  EXPECT_EQ(r.table().find("note: moving"), std::string::npos);
+  // A model at chance has no margin to explain: no note either.
+  r.model = metrics_from_ranks(std::vector<size_t>(100, 30));
+  r.model_moved = metrics_from_ranks(std::vector<size_t>(100, 90));
+  EXPECT_EQ(r.table().find("note: moving"), std::string::npos);
+}
+
+namespace {
+
+// Histories whose only signal is the clock: items and categories at random, and every user's
+// short part (2 rows) starts 5 hours after the long part (18 hourly rows) ends, the boundary at
+// a random hour of the week for each user. The gap split cuts at that pause.
+Ingested clock_only_data(const test::TempDir& dir, uint64_t users) {
+  std::ofstream csv(dir.file("train.csv"));
+  csv << "user_id,item_id,behavior_type,user_geohash,item_category,time\n";
+  Rng rng(99);
+  const UnixHour start = *parse_hour("2014-11-18 00");
+  for (uint64_t u = 0; u < users; ++u) {
+    const UnixHour long_end = start + 24 + static_cast<UnixHour>(rng.below(24 * 21));
+    std::vector<UnixHour> times;
+    for (int i = 17; i >= 0; --i) times.push_back(long_end - i);
+    times.push_back(long_end + 5);
+    times.push_back(long_end + 6);
+    for (const UnixHour t : times)
+      csv << 5000 + u << ',' << 100 + rng.below(40) << ",1,," << rng.below(8) << ','
+          << format_hour(t) << '\n';
+  }
+  csv.close();
+  return ingest(dir.file("train.csv"), {}, 1);
+}
+
+EvalResult train_and_evaluate(const test::TempDir& dir, const Ingested& data,
+                              const std::string& short_time) {
+  TrainOptions o = test::tiny_train_options(dir.file("model-" + short_time), 12);
+  o.model.hidden_dim = 32;
+  o.train.val_fraction = 0.3;
+  o.train.patience = 0;
+  o.train.short_time = short_time;
+  Trainer trainer(data, o);
+  trainer.run();
+  auto saved = load_trained_model(o.save_dir, torch::kCPU, nullptr);
+  return evaluate(*saved, data.data, trainer.validation_user_indices(), 64, torch::kCPU,
+                  SplitRule::gap(4));
+}
+
+}  // namespace
+
+// Where the boundary is all there is to learn, a model trained on the times as logged learns
+// it (and the moved row shows it: moving the short parts takes its margin), while one trained
+// with --short_time moved has nothing to learn and stays near chance.
+TEST(Evaluation, MovedShortPartsTrainingLearnsNoClock) {
+  test::TempDir dir;
+  const Ingested data = clock_only_data(dir, 400);
+  const EvalResult kept = train_and_evaluate(dir, data, "kept");
+  std::cout << kept.table();
+  ASSERT_GT(kept.model.users, 90u);
+  EXPECT_GT(kept.model.mrr, 2 * kept.chance.mrr);
+  EXPECT_GT(kept.clock_share_of_model(), 0.5);
+  EXPECT_LT(kept.model_moved.mrr, 1.5 * kept.chance.mrr);
+  const EvalResult moved = train_and_evaluate(dir, data, "moved");
+  std::cout << moved.table();
+  EXPECT_LT(moved.model.mrr, 1.5 * moved.chance.mrr);
+  EXPECT_GT(kept.model.mrr, 1.5 * moved.model.mrr);
 }

@@ -379,12 +379,16 @@ TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {
     const auto json = read_model_json(o.save_dir);
     EXPECT_EQ(json.at("train").at("test_fraction"), 0.25);
     EXPECT_EQ(json.at("users").at("test"), trainer.test_users());
+    EXPECT_EQ(json.at("train").at("short_time"), o.train.short_time);
   }
   EXPECT_EQ(validation[0], validation[1]);
   TrainOptions bad = test::tiny_train_options(dir.file("bad"), 1);
   bad.train.val_fraction = 0.5;
   bad.train.test_fraction = 0.5;
   EXPECT_THROW(Trainer(data, bad), Error);
+  TrainOptions bad_time = test::tiny_train_options(dir.file("bad_time"), 1);
+  bad_time.train.short_time = "shifted";
+  EXPECT_THROW(Trainer(data, bad_time), Error);
 }
 
 TEST(Trainer, GapSplitTrainsOnlyAcrossPausesAndSkipsOneSittingUsers) {

@@ -33,7 +33,16 @@ inline int64_t weekend_feature(UnixHour t) { return weekday_of(t) >= 6 ? 2 : 1; 
 
 // Builds the batch of `sequences` (row ranges of `data`): each keeps its most recent
 // `max_len` rows, and the batch is padded to max(min_len, longest kept sequence).
+// `hour_shift`, when not empty, holds one offset per sequence: its rows' weekday, hour and
+// weekend features are those of time + offset (the relative-time features, which depend only on
+// differences, are unchanged). A short part moved this way keeps its own pattern but says
+// nothing about when the long part ended (moved_short_hours).
 SequenceBatch make_batch(const EncodedDataset& data, const std::vector<RowRange>& sequences,
-                         size_t max_len, size_t min_len);
+                         size_t max_len, size_t min_len,
+                         const std::vector<int64_t>& hour_shift = {});
+
+// The offset by which a short part is moved: 1 to 167 hours, drawn from (seed, stream), so that
+// its hour of week is unrelated to the long part's (a whole week would keep it).
+int64_t moved_short_hours(uint64_t seed, uint64_t stream);
 
 }  // namespace lti

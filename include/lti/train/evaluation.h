@@ -35,18 +35,22 @@ RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks);
 
 // Long and short vectors of users (indices into `data`), from the towers or, with
 // `mean_pooling`, as the mean of the feature-embedding output over each sequence;
-// `batch_size` users a batch, 0 = automatic (inference_batch_size).
+// `batch_size` users a batch, 0 = automatic (inference_batch_size). With `move_short`, each
+// short part is moved in time by an offset drawn from the user's raw id (moved_short_hours).
 struct PairVectors {
   torch::Tensor long_vec, short_vec;  // [users, H]
 };
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
                          const torch::Device& device, bool mean_pooling,
-                         const SplitRule& split = SplitRule::count());
+                         const SplitRule& split = SplitRule::count(), bool move_short = false);
 
 struct EvalResult {
   // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
   RetrievalMetrics model, mean_pooling, clock, chance;
+  // The model again, with every short part moved in time by its own random 1-167 hours: the
+  // boundary then says nothing, so what the model loses here it took from the clock.
+  RetrievalMetrics model_moved;
   SplitRule split;
   size_t not_scored = 0;                 // users the split rule found nothing to cut at
   std::string who = "validation users";  // which users were scored, for the table
@@ -54,6 +58,9 @@ struct EvalResult {
   // True when the clock row's MRR is above 1.5x chance and gains at least half of what the
   // model gains over chance: then much of the model's margin may be the clock, not interests.
   bool clock_within_reach() const;
+  // The share of the model's MRR gain over chance that moving the short parts takes away (0
+  // when it takes nothing or the model gains nothing).
+  double clock_share_of_model() const;
   std::string table() const;
   nlohmann::json to_json() const;
 };
