@@ -94,17 +94,17 @@ for regime in "${regimes[@]}"; do
   fi
   for variant in $VARIANTS; do
     model="$OUT/model-$regime-$variant"
-    flags=$(train_flags "$variant" "$regime")
     if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf "$model"
-    # The config file goes before the subcommand; the rest after it.
-    config=""
-    case $flags in --config*) config="--config configs/seed.toml"; flags=${flags#--config configs/seed.toml} ;; esac
-    echo "== $regime $variant: lti $config train $flags" >&2
-    # shellcheck disable=SC2086
-    /usr/bin/time -f "train wall %e s, peak RSS %M KiB" "$LTI" $config train --data_path "$data" \
-      --save_dir "$model" --threads "$THREADS" $flags >"$model.log" 2>&1 || { tail -5 "$model.log"; exit 1; }
-    tail -1 "$model.log" >&2
+      flags=$(train_flags "$variant" "$regime")
+      rm -rf "$model"
+      # The config file goes before the subcommand; the rest after it.
+      config=""
+      case $flags in --config*) config="--config configs/seed.toml"; flags=${flags#--config configs/seed.toml} ;; esac
+      echo "== $regime $variant: lti $config train $flags" >&2
+      # shellcheck disable=SC2086
+      /usr/bin/time -f "train wall %e s, peak RSS %M KiB" "$LTI" $config train --data_path "$data" \
+        --save_dir "$model" --threads "$THREADS" $flags >"$model.log" 2>&1 || { tail -5 "$model.log"; exit 1; }
+      tail -1 "$model.log" >&2
     fi
     "$LTI" eval --data_path "$data" --save_dir "$model" --threads "$THREADS" --json >"$model.eval.json" 2>"$model.eval.log"
     "$LTI" eval --data_path "$data" --save_dir "$model" --threads "$THREADS" --split count --json \
