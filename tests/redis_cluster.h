@@ -83,6 +83,33 @@ class RedisClusterServers {
     return m;
   }
   std::string node_id(size_t i) const { return query(port(i), {"CLUSTER", "MYID"}); }
+  // Blocks until master i's replicas hold every write it has processed, and no write has
+  // arrived for 200 ms (so none of a client's pipelined ones is still on its way). Redis
+  // replicates asynchronously: a master killed before this loses what its replica had not yet
+  // received, even though it acknowledged it, which no client can undo (docs/operations.md).
+  void wait_until_replicated(size_t i, double seconds = 30) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const auto number_after = [](const std::string& text, const std::string& key) -> long long {
+      const size_t at = text.find(key);
+      return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
+    };
+    long long settled = -1;
+    auto settled_since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string info = query(port(i), {"INFO", "replication"});
+      const long long master = number_after(info, "master_repl_offset:");
+      const long long replica = number_after(info, ",offset=");  // slave0's
+      const auto now = std::chrono::steady_clock::now();
+      if (master != settled || replica != master) {
+        settled = replica == master ? master : -1;
+        settled_since = now;
+      } else if (now - settled_since >= std::chrono::milliseconds(200)) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("node " + std::to_string(i) + "'s replica did not catch up");
+  }
   // SIGKILL: a crash; the node's replica is promoted after the node timeout.
   void kill(size_t i) {
     nodes_.at(i)->stop();

@@ -1,5 +1,6 @@
 // `lti eval`: retrieval quality of the trained model on held-out users (test users, or the
-// validation users of an older model), against mean pooling, a clock and chance.
+// validation users of an older model), against mean pooling, a clock and chance, and again with
+// the short parts moved in time.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -35,8 +36,9 @@ void add_eval_command(CLI::App& app, Action& slot) {
       "eval",
       "Measure representation quality on users training held out: each long vector ranks the\n"
       "short vectors of all scored users by cosine; Recall@1/10/50 and MRR of the user's own,\n"
-      "for the model, a mean-pooling baseline, a clock baseline (the boundary's hour of week\n"
-      "alone) and chance");
+      "for the model, the model with each short part moved in time by a random 1-167 h (what\n"
+      "it loses there came from the clock), a mean-pooling baseline, a clock baseline (the\n"
+      "boundary's hour of week alone) and chance");
   add_data_options(cmd, opt->data_path, opt->strict);
   add_compute_options(cmd, opt->device, opt->threads);
   add_precision_option(cmd, opt->precision, "inference (fp32 measures what export writes)");

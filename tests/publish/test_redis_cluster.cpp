@@ -138,7 +138,13 @@ class KillMasterAfter final : public RedisStore {
   KillMasterAfter(RedisStore& inner, RedisClusterServers& cluster, size_t victim, int batches)
       : inner_(inner), cluster_(cluster), victim_(victim), batches_(batches) {}
   void send(std::vector<SetCommand> batch, int64_t ttl) override {
-    if (batches_-- == 0) cluster_.kill(victim_);
+    if (batches_-- == 0) {
+      // What the victim acknowledged reaches its replica first: otherwise Redis itself loses
+      // it in the failover, and the test would measure the replication lag of a loaded
+      // machine instead of the client's resending.
+      cluster_.wait_until_replicated(victim_);
+      cluster_.kill(victim_);
+    }
     inner_.send(std::move(batch), ttl);
   }
   size_t acknowledge_oldest() override { return inner_.acknowledge_oldest(); }
