@@ -93,17 +93,17 @@ class RedisClusterServers {
       const size_t at = text.find(key);
       return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
     };
-    long long settled = -1;
-    auto settled_since = std::chrono::steady_clock::now();
+    long long last = -1;  // the master's offset, and since when it is unchanged and replicated
+    auto since = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() < deadline) {
       const std::string info = query(port(i), {"INFO", "replication"});
       const long long master = number_after(info, "master_repl_offset:");
       const long long replica = number_after(info, ",offset=");  // slave0's
       const auto now = std::chrono::steady_clock::now();
-      if (master != settled || replica != master) {
-        settled = replica == master ? master : -1;
-        settled_since = now;
-      } else if (now - settled_since >= std::chrono::milliseconds(200)) {
+      if (master != last || replica != master) {
+        last = master;
+        since = now;
+      } else if (now - since >= std::chrono::milliseconds(200)) {
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

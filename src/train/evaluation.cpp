@@ -89,7 +89,8 @@ RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks) {
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
                          const torch::Device& device, bool mean_pooling, const SplitRule& split,
-                         bool move_short) {
+                         PairParts parts) {
+  const bool move_short = parts == PairParts::kMovedShortOnly;
   const auto& c = model.config();
   std::vector<torch::Tensor> longs, shorts;
   model.train(false);
@@ -115,22 +116,24 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
       // From the raw id, so that a user's offset does not depend on who else is scored.
       if (move_short) short_shift.push_back(moved_short_hours(0, data.user_raw_id[users[i]]));
     }
-    const auto lb = BatchTensors::from(
-        make_batch(data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest), device);
+    if (!move_short) {
+      const auto lb = BatchTensors::from(
+          make_batch(data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest), device);
+      longs.push_back((mean_pooling ? pooled(lb) : model.encode_long(lb)).to(torch::kCPU));
+    }
     const auto sb = BatchTensors::from(
         make_batch(data, short_parts, static_cast<size_t>(c.k_max), kBatchLongest, short_shift),
         device);
-    longs.push_back((mean_pooling ? pooled(lb) : model.encode_long(lb)).to(torch::kCPU));
     shorts.push_back((mean_pooling ? pooled(sb) : model.encode_short(sb)).to(torch::kCPU));
   }
-  if (longs.empty()) return {torch::zeros({0, c.hidden_dim}), torch::zeros({0, c.hidden_dim})};
-  // Row i of the concatenation is users[order[i]]: scatter back to the callers' order.
+  // Row i of a concatenation is users[order[i]]: scatter back to the callers' order.
   const auto sorted_position = torch::tensor(order, torch::kInt64);
-  auto long_vec = torch::empty({static_cast<int64_t>(users.size()), c.hidden_dim});
-  auto short_vec = torch::empty_like(long_vec);
-  long_vec.index_copy_(0, sorted_position, torch::cat(longs));
-  short_vec.index_copy_(0, sorted_position, torch::cat(shorts));
-  return {long_vec, short_vec};
+  const auto in_callers_order = [&](const std::vector<torch::Tensor>& vectors) {
+    auto out = torch::empty({static_cast<int64_t>(users.size()), c.hidden_dim});
+    if (!vectors.empty()) out.index_copy_(0, sorted_position, torch::cat(vectors));
+    return out;
+  };
+  return {move_short ? torch::Tensor() : in_callers_order(longs), in_callers_order(shorts)};
 }
 
 bool EvalResult::clock_within_reach() const {
@@ -219,8 +222,8 @@ EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
   }
   const PairVectors towers = encode_pairs(model, data, scored, batch_size, device, false, split);
   r.model = retrieval_metrics(towers.long_vec, towers.short_vec);
-  const PairVectors moved =
-      encode_pairs(model, data, scored, batch_size, device, false, split, /*move_short=*/true);
+  const PairVectors moved = encode_pairs(model, data, scored, batch_size, device, false, split,
+                                         PairParts::kMovedShortOnly);
   r.model_moved = retrieval_metrics(towers.long_vec, moved.short_vec);
   const PairVectors pooled = encode_pairs(model, data, scored, batch_size, device, true, split);
   r.mean_pooling = retrieval_metrics(pooled.long_vec, pooled.short_vec);

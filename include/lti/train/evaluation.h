@@ -35,15 +35,18 @@ RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks);
 
 // Long and short vectors of users (indices into `data`), from the towers or, with
 // `mean_pooling`, as the mean of the feature-embedding output over each sequence;
-// `batch_size` users a batch, 0 = automatic (inference_batch_size). With `move_short`, each
-// short part is moved in time by an offset drawn from the user's raw id (moved_short_hours).
+// `batch_size` users a batch, 0 = automatic (inference_batch_size). kMovedShortOnly encodes
+// only the short parts, each moved in time by an offset drawn from the user's raw id
+// (moved_short_hours), and leaves long_vec undefined: the long vectors do not change.
 struct PairVectors {
   torch::Tensor long_vec, short_vec;  // [users, H]
 };
+enum class PairParts { kBoth, kMovedShortOnly };
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
                          const torch::Device& device, bool mean_pooling,
-                         const SplitRule& split = SplitRule::count(), bool move_short = false);
+                         const SplitRule& split = SplitRule::count(),
+                         PairParts parts = PairParts::kBoth);
 
 struct EvalResult {
   // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
