@@ -22,6 +22,9 @@
 #   a8  a5 in visits (scripts/sittings.py ... visits): 40% of users in one visit, the others in
 #       2-30 visits of random sizes, each 1-3 hours, a third with a 2-3 hour pause inside
 #   a9  a4 in visits
+#   a10 a small ratings log in visits: a8's settings with 300 users and 32,000 rows (about 60
+#       users to train on and 10 to validate once users in one visit are left out)
+#   a11 a9's settings with 300 users and 32,000 rows
 #   b   20,000 users x 300 rows, 600,000 items, 2,000 categories
 #   c   the Tianchi preset (10,000 users, 12.3 M rows, 2.9 M items, 8,916 categories)
 #   s1  short histories: 5,000 users, 50,000 rows (median 6 a user: a long part of ~5, a short
@@ -60,6 +63,8 @@ synth_flags() {
     a6) synth_flags a5 ;;  # then rated in sittings (below)
     a7 | a9) synth_flags a4 ;;
     a8) synth_flags a5 ;;
+    a10) echo "--users 300 --rows 32000 --items 1682 --categories 216 --seed 10 --revisit_share 0 --interest_share 0.9 --interest_drift 0.2" ;;
+    a11) echo "--users 300 --rows 32000 --items 1682 --categories 216 --seed 12 --revisit_share 0 --interest_share 0.5" ;;
     b) echo "--users 20000 --rows 6000000 --items 600000 --categories 2000 --seed 7" ;;
     c) echo "--preset tianchi --seed 11" ;;
     s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;
@@ -88,7 +93,7 @@ for regime in "${regimes[@]}"; do
     case $regime in  # rated in sittings
       a6 | a7) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" thirds &&
         mv "$data/rated.csv" "$data/train.csv" ;;
-      a8 | a9) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" visits &&
+      a8 | a9 | a10 | a11) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" visits &&
         mv "$data/rated.csv" "$data/train.csv" ;;
     esac
   fi

@@ -61,6 +61,12 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "best epoch is the one kept either way")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--patience_steps", t.patience_steps,
+                  "... and at least this many optimiser steps: on a small log an epoch is a "
+                  "step or two, too few to tell a better model from the noise of few "
+                  "validation users")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch_size", t.batch_size,
                   "Users per batch (for --loss softmax also the candidates each long vector is "
                   "ranked among)")
@@ -111,7 +117,7 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--split", t.split,
                   "How a training user's history is cut into a long and a short part. gap: at "
                   "a pause of --min_gap_hours or more near the 90% point, the short part being "
-                  "everything from there on (users in one sitting are not trained on); "
+                  "everything from there on (users in one sitting: --one_sitting); "
                   "count: the oldest 90% and the rest (the original design: the short part then "
                   "usually continues the long part's last sitting, and the model learns to "
                   "match the boundary's hour instead of interests)")
@@ -136,6 +142,13 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "part ends teaches the model nothing (its vectors would match users by the "
                   "clock, not by interests); kept: the times as logged")
       ->check(CLI::IsMember({"kept", "moved"}))
+      ->capture_default_str();
+  cmd->add_option("--one_sitting", t.one_sitting,
+                  "--split gap: what becomes of a training user with no pause to cut at (all "
+                  "their interactions in one sitting). count: trained on the 90/10 cut (with "
+                  "--short_time moved the pair then says nothing of the clock); skip: not "
+                  "trained on. Validation and lti eval never score such users")
+      ->check(CLI::IsMember({"skip", "count"}))
       ->capture_default_str();
   cmd->add_option("--seed", t.seed, "Random seed (initialisation, dropout, shuffling, negatives)")
       ->capture_default_str();

@@ -98,6 +98,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"min_steps", min_steps},
           {"max_auto_epochs", max_auto_epochs},
           {"patience", patience},
+          {"patience_steps", patience_steps},
           {"batch_size", batch_size},
           {"sort_window", sort_window},
           {"min_prefix", min_prefix},
@@ -111,6 +112,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"eval_split", eval_split},
           {"min_gap_hours", min_gap_hours},
           {"short_time", short_time},
+          {"one_sitting", one_sitting},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
 }
@@ -119,6 +121,12 @@ int64_t TrainConfig::resolved_epochs(int64_t steps_per_epoch) const {
   if (epochs > 0) return epochs;
   const int64_t steps = std::max<int64_t>(steps_per_epoch, 1);
   return std::clamp<int64_t>((min_steps + steps - 1) / steps, 1, max_auto_epochs);
+}
+
+int64_t TrainConfig::patience_epochs(int64_t steps_per_epoch) const {
+  if (patience <= 0) return 0;
+  const int64_t steps = std::max<int64_t>(steps_per_epoch, 1);
+  return std::max(patience, (patience_steps + steps - 1) / steps);
 }
 
 UserRole user_role(uint64_t raw_user_id, double val_fraction, double test_fraction) {

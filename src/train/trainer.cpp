@@ -108,7 +108,11 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   eval_rule_ = SplitRule::named(t.eval_split, static_cast<int>(t.min_gap_hours), "--eval_split");
   if (t.short_time != "kept" && t.short_time != "moved")
     throw Error(kExitUsage, "--short_time must be kept or moved, not '" + t.short_time + "'");
-  size_t val_unscored = 0, train_unsplit = 0;
+  if (t.one_sitting != "skip" && t.one_sitting != "count")
+    throw Error(kExitUsage, "--one_sitting must be skip or count, not '" + t.one_sitting + "'");
+  const bool count_one_sitting =
+      train_rule_.kind == SplitRule::Kind::kGap && t.one_sitting == "count";
+  size_t val_unscored = 0, train_unsplit = 0, train_one_sitting = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
     const UserRole role = user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction);
     if (role == UserRole::kTest) {
@@ -118,10 +122,14 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
     // Validation users are cut as they are scored, training users as they are trained on.
     const bool validation = role == UserRole::kValidation;
     const RowRange rows = data.data.user_rows(u);
-    if (split_user(data.data, rows, validation ? eval_rule_ : train_rule_).trainable())
+    if (split_user(data.data, rows, validation ? eval_rule_ : train_rule_).trainable()) {
       (validation ? val_users_ : train_users_).push_back(u);
-    else
+    } else if (!validation && count_one_sitting && split_user(rows).trainable()) {
+      train_users_.push_back(u);
+      ++train_one_sitting;
+    } else {
       (validation ? val_unscored : train_unsplit) += rows.size() > 1;
+    }
   }
   if (val_users_.size() < 2 && t.val_fraction > 0)
     spdlog::warn(
@@ -141,8 +149,14 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   if (train_rule_.kind == SplitRule::Kind::kGap && train_unsplit > 0)
     spdlog::info(
         "--split gap: {} training users with two or more interactions have no pause of {} "
-        "h to split at (one sitting) and are not trained on",
+        "h to split at (one sitting) and are not trained on (--one_sitting count trains on "
+        "them)",
         train_unsplit, t.min_gap_hours);
+  if (train_one_sitting > 0)
+    spdlog::info(
+        "--split gap: {} training users have no pause of {} h (one sitting) and are trained "
+        "on the 90/10 cut (--one_sitting count)",
+        train_one_sitting, t.min_gap_hours);
   group_ = options_.process_group.get();
   const size_t ranks = group_ ? static_cast<size_t>(group_->size()) : 1;
   if (train_users_.size() < 2 * ranks)
@@ -152,7 +166,7 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
         std::to_string(train_users_.size()) +
         (train_rule_.kind == SplitRule::Kind::kGap && train_unsplit > 0
              ? fmt::format(" that can be split at a pause of {} h ({} more are in one sitting: "
-                           "--split count trains on them, and teaches the model the clock)",
+                           "--one_sitting count trains on them)",
                            t.min_gap_hours, train_unsplit)
              : std::string()));
   data_summary_ = DataSummary::compute(data.stats, data.data, data.encoders).to_json();
@@ -178,8 +192,11 @@ UserSplit Trainer::training_split(size_t user, int64_t epoch) const {
     rows.end = rows.begin + std::clamp<uint64_t>(keep, 2, rows.size());
   }
   const UserSplit s = split_user(data_.data, rows, train_rule_);
+  if (s.trainable()) return s;
   // Under the gap rule a prefix may end before the user's pauses: then the whole history.
-  return s.trainable() ? s : split_user(data_.data, data_.data.user_rows(user), train_rule_);
+  const UserSplit whole = split_user(data_.data, data_.data.user_rows(user), train_rule_);
+  // A user in one sitting (trained with --one_sitting count): the prefix's 90/10 cut.
+  return whole.trainable() ? whole : split_user(rows);
 }
 
 Trainer::Prepared Trainer::prepare(const std::vector<size_t>& users, size_t begin, size_t end,
@@ -417,10 +434,10 @@ std::vector<EpochStats> Trainer::run() {
                options_.model.moe_balance,
                options_.train.patience > 0
                    ? fmt::format("early stop after {} epoch(s) without a better validation MRR",
-                                 options_.train.patience)
+                                 options_.train.patience_epochs(steps_per_epoch()))
                    : std::string("no early stop"));
   const int64_t done = static_cast<int64_t>(history.size());
-  const int64_t patience = options_.train.patience;
+  const int64_t patience = options_.train.patience_epochs(steps_per_epoch());
   if (options_.resume && (done >= epochs || (patience > 0 && done - best_epoch_ >= patience))) {
     nothing_to_do_ = true;  // and nothing is written
     return history;

@@ -304,7 +304,9 @@ TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
   TrainOptions wrecking = test::tiny_train_options(dir.file("model"), 10);
   wrecking.resume = true;
   wrecking.train.lr = 0.5;
-  wrecking.train.patience = 2;
+  // One epoch of patience, but patience_steps asks for two epochs' steps.
+  wrecking.train.patience = 1;
+  wrecking.train.patience_steps = 2 * Trainer(data, wrecking).steps_per_epoch();
   Trainer trainer(data, wrecking);
   const auto history = trainer.run();
   ASSERT_EQ(history.size(), 4u) << "2 good epochs, then 2 without improvement";
@@ -341,6 +343,22 @@ TEST(Trainer, AutomaticEpochsGiveAtLeastMinStepsWithinBounds) {
   EXPECT_EQ(t.resolved_epochs(1), 100);    // capped
   t.epochs = 3;
   EXPECT_EQ(t.resolved_epochs(7), 3);  // an explicit --epochs wins
+}
+
+TEST(Trainer, PatienceCountsEpochsAndAtLeastPatienceSteps) {
+  TrainConfig t;
+  t.patience = 5;
+  t.patience_steps = 50;
+  EXPECT_EQ(t.patience_epochs(5), 10);   // a 1,000-user log: 5 steps an epoch
+  EXPECT_EQ(t.patience_epochs(1), 50);   // a few hundred users: one step an epoch
+  EXPECT_EQ(t.patience_epochs(7), 8);    // rounded up
+  EXPECT_EQ(t.patience_epochs(600), 5);  // large logs: the epochs
+  EXPECT_EQ(t.patience_epochs(0), 50);   // no steps counts as one
+  t.patience_steps = 0;
+  EXPECT_EQ(t.patience_epochs(1), 5);
+  t.patience = 0;
+  t.patience_steps = 50;
+  EXPECT_EQ(t.patience_epochs(1), 0);  // 0 = never stop early, whatever the steps
 }
 
 TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {
@@ -391,7 +409,7 @@ TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {
   EXPECT_THROW(Trainer(data, bad_time), Error);
 }
 
-TEST(Trainer, GapSplitTrainsOnlyAcrossPausesAndSkipsOneSittingUsers) {
+TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
   test::TempDir dir;
   test::planted_data(dir, 160, 4800);
   // Every other user's rows put into one hour: one sitting, no pause to split at.
@@ -411,6 +429,7 @@ TEST(Trainer, GapSplitTrainsOnlyAcrossPausesAndSkipsOneSittingUsers) {
   TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
   o.train.min_prefix = 1.0;  // whole histories: the real-token count below is exact
   o.train.split = "gap";
+  o.train.one_sitting = "skip";
   Trainer trainer(data, o);
   const SplitRule gap = SplitRule::gap(static_cast<int>(o.train.min_gap_hours));
   int64_t expected = 0;
@@ -435,4 +454,31 @@ TEST(Trainer, GapSplitTrainsOnlyAcrossPausesAndSkipsOneSittingUsers) {
   EXPECT_GT(one_sitting, 40u);
   EXPECT_EQ(trainer.train_users(), trained);
   EXPECT_EQ(trainer.run().front().real_tokens, expected);
+
+  // --one_sitting count: the same pairs, and the one-sitting users on their 90/10 cut too.
+  o.save_dir = dir.file("model-one-sitting");
+  o.train.one_sitting = "count";
+  Trainer with_one_sitting(data, o);
+  int64_t one_sitting_tokens = 0;
+  size_t on_their_count_cut = 0;
+  for (size_t u = 0; u < data.data.num_users(); ++u) {
+    const RowRange rows = data.data.user_rows(u);
+    if (user_role(data.data.user_raw_id[u], o.train.val_fraction, o.train.test_fraction) !=
+            UserRole::kTrain ||
+        split_user(data.data, rows, gap).trainable())
+      continue;
+    const UserSplit split = split_user(rows);
+    ASSERT_TRUE(split.trainable());
+    ++on_their_count_cut;
+    one_sitting_tokens +=
+        static_cast<int64_t>(std::min<uint64_t>(split.long_part.size(), o.model.n_max) +
+                             std::min<uint64_t>(split.short_part.size(), o.model.k_max));
+  }
+  EXPECT_GE(on_their_count_cut, one_sitting);
+  EXPECT_EQ(with_one_sitting.train_users(), trained + on_their_count_cut);
+  EXPECT_EQ(with_one_sitting.run().front().real_tokens, expected + one_sitting_tokens);
+  EXPECT_EQ(with_one_sitting.validation_users(), trainer.validation_users());  // still at a pause
+  TrainOptions bad = o;
+  bad.train.one_sitting = "drop";
+  EXPECT_THROW(Trainer(data, bad), Error);
 }

@@ -52,6 +52,10 @@ struct TrainConfig {
   int64_t min_steps = 600;
   int64_t max_auto_epochs = 100;
   int64_t patience = 5;  // stop after this many epochs without a better validation MRR; 0 = never
+  // ... and at least this many optimiser steps: on a small log an epoch is a step or two, and a
+  // handful of steps is too short to tell a better model from the noise of few validation users
+  // (30 measured against 0 and 50, docs/quality.md).
+  int64_t patience_steps = 30;
   int64_t batch_size = 128;
   // Length bucketing across batches (batch_sampler.h): batches per window in which users are
   // sorted by length; 0 = random batches. Off by default: negatives of similar length cost
@@ -87,12 +91,20 @@ struct TrainConfig {
   // times as logged, the original design) with sittings and level or better without them
   // (docs/quality.md).
   std::string short_time = "moved";
+  // Training users with no pause to cut at (one sitting) under --split gap: "skip" (not trained
+  // on) or "count" (trained on the 90/10 cut, their short part moved in time like every other
+  // under short_time "moved", so that the pair rewards what the two parts hold, not when).
+  // "count" measured better where many users have one sitting (docs/quality.md).
+  std::string one_sitting = "count";
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;
   // The number of epochs this run trains: `epochs`, or, when it is 0, the fewest epochs that
   // give min_steps optimiser steps (at least 1, at most max_auto_epochs).
   int64_t resolved_epochs(int64_t steps_per_epoch) const;
+  // The epochs without a better validation MRR after which training stops (0 = never):
+  // `patience`, or more where patience_steps needs them.
+  int64_t patience_epochs(int64_t steps_per_epoch) const;
 };
 
 // A user's role, from a hash of the raw user id alone, so that it does not depend on row order,
