@@ -40,6 +40,10 @@
 # shows how much of a margin the boundary's hour alone explains.
 #   GAPS="1 2 4 8" scripts/bench-quality.sh a8   # also eval --min_gap_hours G for each G
 #   EVAL_ONLY=1 scripts/bench-quality.sh a1    # score the models already trained again (a new lti)
+#   scripts/bench-quality.sh a10.1 a10.2       # a regime again on other data: REGIME.K draws
+#       lti synth and the sittings with seed + 100 K, the same sizes and settings; the table
+#       then gives the mean and spread of model x pooling over the draws of each regime, and
+#       the figures of all the draws' scored users together
 # "moved" is lti eval's model (moved) row: the same model with each short part moved in time by
 # a random 1-167 h, so that the boundary says nothing; what the model loses there is the clock.
 set -euo pipefail
@@ -55,6 +59,11 @@ regimes=("$@")
 
 synth_flags() {
   case $1 in
+    *.*)  # another draw of a regime: its flags with seed + 100 K
+      local base=${1%%.*} draw=${1#*.} flags seed
+      flags=$(synth_flags "$base")
+      seed=$(sed -E 's/.*--seed ([0-9]+).*/\1/' <<<"$flags")
+      echo "${flags/--seed $seed/--seed $((seed + 100 * draw))}" ;;
     a1) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 1" ;;
     a2) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 2 --interest_drift 0 --interest_share 0.5" ;;
     a3) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 3 --interest_drift 1.0 --min_interests 1 --max_interests 2" ;;
@@ -77,7 +86,7 @@ train_flags() {  # variant regime
   [ "$1" = seed ] && flags="--config configs/seed.toml" && batch=256
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
-  case $2 in
+  case ${2%%.*} in
     a* | s2) flags="$flags --test_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
@@ -90,10 +99,12 @@ for regime in "${regimes[@]}"; do
   # shellcheck disable=SC2046
   if [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
-    case $regime in  # rated in sittings
-      a6 | a7) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" thirds &&
+    base=${regime%%.*} sittings_seed=${regime#a}
+    [ "$base" != "$regime" ] && sittings_seed=$((${base#a} + 100 * ${regime#*.}))
+    case $base in  # rated in sittings
+      a6 | a7) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "$sittings_seed" thirds &&
         mv "$data/rated.csv" "$data/train.csv" ;;
-      a8 | a9 | a10 | a11) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "${regime#a}" visits &&
+      a8 | a9 | a10 | a11) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "$sittings_seed" visits &&
         mv "$data/rated.csv" "$data/train.csv" ;;
     esac
   fi
@@ -128,10 +139,18 @@ split = sys.argv.index("--")
 regimes, variants = sys.argv[2:split], sys.argv[split + 1:]
 f = lambda m: f"{m['recall@10']:.3f} / {m['mrr']:.3f}"
 x = lambda a, b: f"{a['recall@10'] / b['recall@10']:.2f} / {a['mrr'] / b['mrr']:.2f}"
+def interval(e):  # model x pooling's 95% intervals (lti eval's paired bootstrap)
+    m = e.get("model_over_mean_pooling")
+    if not m or not m.get("resamples"):
+        return "-"
+    g = lambda k: f"{m[k]['low']:.2f}-{m[k]['high']:.2f}" if m[k]["low"] is not None else "inf"
+    return f"{g('recall@10')} / {g('mrr')}"
 print("| regime | variant | epochs (best) | train min | scored (not) | model R@10 / MRR | "
-      "model (moved) | mean pooling | clock | chance | model x pooling | moved x pooling | "
-      "clock x chance | 90/10 split: model | 90/10: moved | 90/10: pooling | 90/10: clock |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "model (moved) | mean pooling | clock | chance | model x pooling | 95% interval | "
+      "moved x pooling | clock x chance | 90/10 split: model | 90/10: moved | 90/10: pooling | "
+      "90/10: clock |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+ratios = {}  # (base regime, variant) -> [(R@10 ratio, MRR ratio)] over the draws
 missing = {"recall@10": float("nan"), "mrr": float("nan")}
 for r in regimes:
     for v in variants:
@@ -146,10 +165,28 @@ for r in regimes:
               f"{e['model']['users']} ({e['not_scored']}) | {f(e['model'])} | "
               f"{f(e.get('model_moved', missing))} | "
               f"{f(e['mean_pooling'])} | {f(e['clock'])} | {f(e['chance'])} | "
-              f"{x(e['model'], e['mean_pooling'])} | "
+              f"{x(e['model'], e['mean_pooling'])} | {interval(e)} | "
               f"{x(e.get('model_moved', missing), e['mean_pooling'])} | "
               f"{x(e['clock'], e['chance'])} | {f(c['model'])} | "
               f"{f(c.get('model_moved', missing))} | {f(c['mean_pooling'])} | {f(c['clock'])} |")
+        ratios.setdefault((r.split(".")[0], v), []).append(
+            (e["model"]["recall@10"] / e["mean_pooling"]["recall@10"],
+             e["model"]["mrr"] / e["mean_pooling"]["mrr"], e))
+draws = {k: d for k, d in ratios.items() if len(d) > 1}
+if draws:
+    import statistics as st
+    print()
+    print("| regime | variant | draws | users scored | model x pooling, mean (min-max) R@10 | "
+          "MRR | all draws' users together: model | mean pooling | model x pooling |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (r, v), d in draws.items():
+        col = lambda i: (f"{st.mean(p[i] for p in d):.2f} "
+                         f"({min(p[i] for p in d):.2f}-{max(p[i] for p in d):.2f})")
+        n = sum(p[2]["model"]["users"] for p in d)
+        pooled = lambda row: {k: sum(p[2][row][k] * p[2]["model"]["users"] for p in d) / n
+                              for k in ("recall@10", "mrr")}
+        print(f"| {r} | {v} | {len(d)} | {n} | {col(0)} | {col(1)} | {f(pooled('model'))} | "
+              f"{f(pooled('mean_pooling'))} | {x(pooled('model'), pooled('mean_pooling'))} |")
 gaps = sorted({int(m.group(1)) for r in regimes for v in variants
                for m in [re.search(r"eval-gap(\d+)", p)
                          for p in glob.glob(f"{out}/model-{r}-{v}.eval-gap*.json")] if m})

@@ -13,24 +13,15 @@
 
 namespace lti {
 
-nlohmann::json RetrievalMetrics::to_json() const {
-  return {{"recall@1", recall_at_1},
-          {"recall@10", recall_at_10},
-          {"recall@50", recall_at_50},
-          {"mrr", mrr},
-          {"users", users}};
-}
-
-RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
-                                   int64_t chunk) {
+std::vector<size_t> retrieval_ranks(const torch::Tensor& queries, const torch::Tensor& targets,
+                                    int64_t chunk) {
   namespace F = torch::nn::functional;
-  RetrievalMetrics m;
   const int64_t n = queries.size(0);
-  m.users = static_cast<size_t>(n);
-  if (n == 0) return m;
+  std::vector<size_t> ranks;
+  ranks.reserve(static_cast<size_t>(n));
+  if (n == 0) return ranks;
   const auto q = F::normalize(queries.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
   const auto t = F::normalize(targets.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));
-  double hits1 = 0, hits10 = 0, hits50 = 0, reciprocal = 0;
   for (int64_t begin = 0; begin < n; begin += chunk) {
     const int64_t rows = std::min(chunk, n - begin);
     const auto sims = torch::matmul(q.narrow(0, begin, rows), t.t());  // [rows, n]
@@ -39,51 +30,17 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Te
     // rank = 1 + the other targets scoring at least as high (the own target is one of the
     // `>=`, which gives the 1): a tie counts against the user, so a degenerate vector (all
     // cosines equal) ranks last, never first. A NaN compares false with everything: set last.
-    auto rank = (sims >= own).sum(1).to(torch::kFloat64);
-    rank.masked_fill_(own.squeeze(1).isnan(), static_cast<double>(n));
-    hits1 += (rank <= 1).sum().item<double>();
-    hits10 += (rank <= 10).sum().item<double>();
-    hits50 += (rank <= 50).sum().item<double>();
-    reciprocal += rank.reciprocal().sum().item<double>();
+    auto rank = (sims >= own).sum(1).to(torch::kInt64).contiguous();
+    rank.masked_fill_(own.squeeze(1).isnan(), n);
+    const auto* r = rank.data_ptr<int64_t>();
+    for (int64_t i = 0; i < rows; ++i) ranks.push_back(static_cast<size_t>(r[i]));
   }
-  m.recall_at_1 = hits1 / n;
-  m.recall_at_10 = hits10 / n;
-  m.recall_at_50 = hits50 / n;
-  m.mrr = reciprocal / n;
-  return m;
+  return ranks;
 }
 
-RetrievalMetrics chance_metrics(size_t n) {
-  RetrievalMetrics m;
-  m.users = n;
-  if (n == 0) return m;
-  const double dn = static_cast<double>(n);
-  m.recall_at_1 = std::min(1.0, 1 / dn);
-  m.recall_at_10 = std::min(1.0, 10 / dn);
-  m.recall_at_50 = std::min(1.0, 50 / dn);
-  double harmonic = 0;
-  for (size_t r = 1; r <= n; ++r) harmonic += 1.0 / r;
-  m.mrr = harmonic / dn;
-  return m;
-}
-
-RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks) {
-  RetrievalMetrics m;
-  m.users = ranks.size();
-  if (ranks.empty()) return m;
-  double hits1 = 0, hits10 = 0, hits50 = 0, reciprocal = 0;
-  for (const size_t r : ranks) {
-    hits1 += r <= 1;
-    hits10 += r <= 10;
-    hits50 += r <= 50;
-    reciprocal += 1.0 / static_cast<double>(r);
-  }
-  const auto n = static_cast<double>(ranks.size());
-  m.recall_at_1 = hits1 / n;
-  m.recall_at_10 = hits10 / n;
-  m.recall_at_50 = hits50 / n;
-  m.mrr = reciprocal / n;
-  return m;
+RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
+                                   int64_t chunk) {
+  return metrics_from_ranks(retrieval_ranks(queries, targets, chunk));
 }
 
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
@@ -172,6 +129,23 @@ std::string EvalResult::table() const {
         split.min_gap_hours, not_scored);
   else
     out += "(split: by count, 90/10)\n";
+  if (model_over_pooling.resamples > 0) {
+    const auto& m = model_over_pooling;
+    out += fmt::format(
+        "model / mean pooling: Recall@10 {:.2f}x (95% interval {:.2f}-{:.2f}), MRR {:.2f}x "
+        "({:.2f}-{:.2f}); model Recall@10 {:.4f} +- {:.4f}, MRR {:.4f} +- {:.4f} (95%, the {} "
+        "users resampled {} times)\n",
+        m.recall_at_10.ratio, m.recall_at_10.low, m.recall_at_10.high, m.mrr.ratio, m.mrr.low,
+        m.mrr.high, model.recall_at_10, 1.96 * model.recall_at_10_se, model.mrr,
+        1.96 * model.mrr_se, m.users, m.resamples);
+  }
+  // Under 100 users Recall@10's chance is above 0.1 and one user is a hundredth or more of
+  // every figure: a difference between two runs may be who happened to be scored.
+  if (model.users > 0 && model.users < kFewScoredUsers)
+    out += fmt::format(
+        "note: only {} users scored (chance Recall@10 {:.3f}; one user moves a figure by "
+        "{:.3f}): compare runs by the intervals above, or train with a larger --test_fraction\n",
+        model.users, chance.recall_at_10, 1.0 / static_cast<double>(model.users));
   if (clock_within_reach())
     out += fmt::format(
         "note: the clock alone gains {:.0f}% of the model's MRR over chance: much of the "
@@ -195,6 +169,7 @@ nlohmann::json EvalResult::to_json() const {
           {"clock", clock.to_json()},
           {"chance", chance.to_json()},
           {"model_moved", model_moved.to_json()},
+          {"model_over_mean_pooling", model_over_pooling.to_json()},
           {"clock_within_reach", clock_within_reach()},
           {"clock_share_of_model", clock_share_of_model()},
           {"split", {{"rule", split.name()}, {"min_gap_hours", split.min_gap_hours}}},
@@ -221,12 +196,15 @@ EvalResult evaluate(UserInterestModel& model, const EncodedDataset& data,
     short_first.push_back(hour_of_week(data.time[s.short_part.begin]));
   }
   const PairVectors towers = encode_pairs(model, data, scored, batch_size, device, false, split);
-  r.model = retrieval_metrics(towers.long_vec, towers.short_vec);
+  const std::vector<size_t> model_ranks = retrieval_ranks(towers.long_vec, towers.short_vec);
+  r.model = metrics_from_ranks(model_ranks);
   const PairVectors moved = encode_pairs(model, data, scored, batch_size, device, false, split,
                                          PairParts::kMovedShortOnly);
   r.model_moved = retrieval_metrics(towers.long_vec, moved.short_vec);
   const PairVectors pooled = encode_pairs(model, data, scored, batch_size, device, true, split);
-  r.mean_pooling = retrieval_metrics(pooled.long_vec, pooled.short_vec);
+  const std::vector<size_t> pooling_ranks = retrieval_ranks(pooled.long_vec, pooled.short_vec);
+  r.mean_pooling = metrics_from_ranks(pooling_ranks);
+  r.model_over_pooling = paired_ratios(model_ranks, pooling_ranks);
   r.clock = metrics_from_ranks(clock_ranks(long_last, short_first));
   r.chance = chance_metrics(scored.size());
   return r;

@@ -424,6 +424,15 @@ std::vector<EpochStats> Trainer::run() {
       ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
       train_users_.size(), val_users_.size(), eval_rule_.name(), test_users_,
       model_->parameter_count());
+  // Below kFewScoredUsers one user moves the validation MRR by a hundredth or more, so which
+  // epoch is kept is partly chance (docs/quality.md, "How sure the figures are"). Rank 0 alone
+  // validates.
+  if (leader() && val_users_.size() >= 2 && val_users_.size() < kFewScoredUsers)
+    spdlog::warn(
+        "validation: only {} validation users pick the best epoch and stop training early: "
+        "one user moves their MRR by up to {:.3f}, so the epoch kept is partly chance (a "
+        "larger --val_fraction steadies it)",
+        val_users_.size(), 1.0 / static_cast<double>(val_users_.size()));
   const int64_t epochs = planned_epochs();
   spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
                steps_per_epoch(),

@@ -116,6 +116,11 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
       << out;
   EXPECT_NE(out.find("epoch 2 loss"), std::string::npos) << out;
   EXPECT_NE(out.find("experts min"), std::string::npos) << out;
+  // A handful of validation users: the log says how much one of them moves the MRR.
+  EXPECT_NE(out.find("validation users pick the best epoch and stop training early: one user "
+                     "moves their MRR by up to "),
+            std::string::npos)
+      << out;
   for (const char* f : {"feature_embedding.pth", "moe_layer.pth", "long_term.pth", "short_term.pth",
                         "model.json", "resume/optimizer.pt", "resume/moe_layer.pth",
                         "user_encoder.txt", "item_encoder.txt", "category_encoder.txt"})
@@ -141,6 +146,7 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
       << out;
   EXPECT_NE(out.find("(split: the short part starts after a pause of 4 h"), std::string::npos)
       << out;
+  EXPECT_NE(out.find("model / mean pooling: Recall@10 "), std::string::npos) << out;
   ASSERT_EQ(run_command(kLti + " eval --threads 1 --split count --users validation --data_path " +
                             csv + " --save_dir " + dir.file("model"),
                         out),
@@ -160,6 +166,11 @@ TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
     EXPECT_TRUE(j.at("clock").contains("mrr")) << out;
     EXPECT_EQ(j.at("model_moved").at("users"), j.at("model").at("users")) << out;
     EXPECT_TRUE(j.contains("clock_share_of_model")) << out;
+    // Model over mean pooling with its interval, over the same users.
+    const auto& margin = j.at("model_over_mean_pooling");
+    EXPECT_EQ(margin.at("users"), j.at("model").at("users")) << out;
+    EXPECT_GT(margin.at("resamples").get<int>(), 0) << out;
+    EXPECT_TRUE(j.at("model").contains("mrr_se")) << out;
     EXPECT_EQ(j.at("split").at("rule"), "gap");
     EXPECT_EQ(j.at("split").at("min_gap_hours"), 2);
     EXPECT_GE(j.at("model").at("users").get<int>(), 2);

@@ -12,26 +12,18 @@
 #include "lti/data/dataset.h"
 #include "lti/data/sequences.h"
 #include "lti/model/model.h"
+#include "lti/train/retrieval_metrics.h"
 
 namespace lti {
 
-struct RetrievalMetrics {
-  double recall_at_1 = 0, recall_at_10 = 0, recall_at_50 = 0, mrr = 0;
-  size_t users = 0;
-  nlohmann::json to_json() const;
-};
-
-// Query i's target is target i. Cosine similarity against every target, in chunks of
-// `chunk` queries, so no N x N matrix is ever held (rank = 1 + the other targets scoring at
-// least as high: ties count against the user).
+// The rank of each query's own target (query i's target is target i) by cosine similarity
+// against every target, in chunks of `chunk` queries, so no N x N matrix is ever held (rank =
+// 1 + the other targets scoring at least as high: ties count against the user).
+std::vector<size_t> retrieval_ranks(const torch::Tensor& queries, const torch::Tensor& targets,
+                                    int64_t chunk = 256);
+// metrics_from_ranks(retrieval_ranks(...)).
 RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Tensor& targets,
                                    int64_t chunk = 256);
-
-// What a random ranking scores on average among n users.
-RetrievalMetrics chance_metrics(size_t n);
-
-// Recall@1/10/50 and MRR of given ranks (1 = first).
-RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks);
 
 // Long and short vectors of users (indices into `data`), from the towers or, with
 // `mean_pooling`, as the mean of the feature-embedding output over each sequence;
@@ -48,12 +40,18 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const SplitRule& split = SplitRule::count(),
                          PairParts parts = PairParts::kBoth);
 
+// Fewer scored users than this and lti eval's table says how little its figures can tell apart.
+inline constexpr size_t kFewScoredUsers = 100;
+
 struct EvalResult {
   // clock: the boundary's hour of week alone (clock_baseline.h), no vector at all.
   RetrievalMetrics model, mean_pooling, clock, chance;
   // The model again, with every short part moved in time by its own random 1-167 hours: the
   // boundary then says nothing, so what the model loses here it took from the clock.
   RetrievalMetrics model_moved;
+  // Model over mean pooling at Recall@10 and MRR, with 95% intervals from resampling the
+  // scored users (resamples 0 where not computed).
+  PairedRatios model_over_pooling;
   SplitRule split;
   size_t not_scored = 0;                 // users the split rule found nothing to cut at
   std::string who = "validation users";  // which users were scored, for the table
