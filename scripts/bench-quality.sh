@@ -150,7 +150,7 @@ print("| regime | variant | epochs (best) | train min | scored (not) | model R@1
       "moved x pooling | clock x chance | 90/10 split: model | 90/10: moved | 90/10: pooling | "
       "90/10: clock |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-ratios = {}  # (base regime, variant) -> [(R@10 ratio, MRR ratio)] over the draws
+ratios = {}  # (base regime, variant) -> [(R@10 ratio, MRR ratio, eval JSON)], one a draw
 missing = {"recall@10": float("nan"), "mrr": float("nan")}
 for r in regimes:
     for v in variants:
