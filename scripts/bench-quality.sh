@@ -57,13 +57,18 @@ mkdir -p "$OUT"
 regimes=("$@")
 [ ${#regimes[@]} -gt 0 ] || regimes=(a1 a2 a3 a4 b c)
 
+drawn_seed() {  # seed regime: the seed of draw K of a regime REGIME.K (seed + 100 K)
+  local draw=0
+  [[ $2 == *.* ]] && draw=${2#*.}
+  echo $(($1 + 100 * draw))
+}
 synth_flags() {
   case $1 in
-    *.*)  # another draw of a regime: its flags with seed + 100 K
-      local base=${1%%.*} draw=${1#*.} flags seed
-      flags=$(synth_flags "$base")
+    *.*)  # another draw of a regime: its flags with the drawn seed
+      local flags seed
+      flags=$(synth_flags "${1%%.*}")
       seed=$(sed -E 's/.*--seed ([0-9]+).*/\1/' <<<"$flags")
-      echo "${flags/--seed $seed/--seed $((seed + 100 * draw))}" ;;
+      echo "${flags/--seed $seed/--seed $(drawn_seed "$seed" "$1")}" ;;
     a1) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 1" ;;
     a2) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 2 --interest_drift 0 --interest_share 0.5" ;;
     a3) echo "--users 1000 --rows 100000 --items 1700 --categories 200 --seed 3 --interest_drift 1.0 --min_interests 1 --max_interests 2" ;;
@@ -99,8 +104,8 @@ for regime in "${regimes[@]}"; do
   # shellcheck disable=SC2046
   if [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
-    base=${regime%%.*} sittings_seed=${regime#a}
-    [ "$base" != "$regime" ] && sittings_seed=$((${base#a} + 100 * ${regime#*.}))
+    base=${regime%%.*}
+    sittings_seed=$(drawn_seed "${base#a}" "$regime")
     case $base in  # rated in sittings
       a6 | a7) python3 scripts/sittings.py "$data/train.csv" "$data/rated.csv" "$sittings_seed" thirds &&
         mv "$data/rated.csv" "$data/train.csv" ;;

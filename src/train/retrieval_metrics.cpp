@@ -11,6 +11,10 @@ namespace lti {
 
 namespace {
 
+// What one user at `rank` adds to Recall@10 and to MRR (each figure is their mean).
+double hit_at_10(size_t rank) { return rank <= 10 ? 1.0 : 0.0; }
+double reciprocal_of(size_t rank) { return 1.0 / static_cast<double>(rank); }
+
 // The standard error of the mean of `sum` and `sum_sq` over n values (sample variance).
 double standard_error(double sum, double sum_sq, size_t n) {
   if (n < 2) return 0;
@@ -63,9 +67,9 @@ RetrievalMetrics metrics_from_ranks(const std::vector<size_t>& ranks) {
   double hits1 = 0, hits10 = 0, hits50 = 0, reciprocal = 0, reciprocal_sq = 0;
   for (const size_t r : ranks) {
     hits1 += r <= 1;
-    hits10 += r <= 10;
+    hits10 += hit_at_10(r);
     hits50 += r <= 50;
-    const double rr = 1.0 / static_cast<double>(r);
+    const double rr = reciprocal_of(r);
     reciprocal += rr;
     reciprocal_sq += rr * rr;
   }
@@ -103,8 +107,8 @@ PairedRatios paired_ratios(const std::vector<size_t>& a, const std::vector<size_
   std::vector<double> hit_a(n), hit_b(n), rr_a(n), rr_b(n);
   double sum_hit_a = 0, sum_hit_b = 0, sum_rr_a = 0, sum_rr_b = 0;
   for (size_t i = 0; i < n; ++i) {
-    hit_a[i] = a[i] <= 10, hit_b[i] = b[i] <= 10;
-    rr_a[i] = 1.0 / static_cast<double>(a[i]), rr_b[i] = 1.0 / static_cast<double>(b[i]);
+    hit_a[i] = hit_at_10(a[i]), hit_b[i] = hit_at_10(b[i]);
+    rr_a[i] = reciprocal_of(a[i]), rr_b[i] = reciprocal_of(b[i]);
     sum_hit_a += hit_a[i], sum_hit_b += hit_b[i], sum_rr_a += rr_a[i], sum_rr_b += rr_b[i];
   }
   out.recall_at_10.ratio = ratio_of(sum_hit_a, sum_hit_b);
