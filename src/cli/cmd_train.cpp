@@ -147,8 +147,16 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "--split gap: what becomes of a training user with no pause to cut at (all "
                   "their interactions in one sitting). count: trained on the 90/10 cut (with "
                   "--short_time moved the pair then says nothing of the clock); skip: not "
-                  "trained on. Validation and lti eval never score such users")
+                  "trained on. lti eval never scores such users (validation: --val_one_sitting)")
       ->check(CLI::IsMember({"skip", "count"}))
+      ->capture_default_str();
+  cmd->add_option("--val_one_sitting", t.val_one_sitting,
+                  "--eval_split gap: what becomes of a validation user with no pause to cut at. "
+                  "moved: scored for picking the epoch on the 90/10 cut, the short part moved "
+                  "in time by its own 1-167 hours so that the boundary says nothing (more users "
+                  "pick the epoch on logs in sittings); skip: not scored. lti eval never scores "
+                  "such users")
+      ->check(CLI::IsMember({"skip", "moved"}))
       ->capture_default_str();
   cmd->add_option("--seed", t.seed, "Random seed (initialisation, dropout, shuffling, negatives)")
       ->capture_default_str();
@@ -170,6 +178,12 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "through: the tower starts close to the mean of its input and training improves "
                   "on it) or random (the original design)")
       ->check(CLI::IsMember({"mean_pooling", "random"}))
+      ->capture_default_str();
+  cmd->add_option("--time_init", m.time_init,
+                  "How the weekday, hour and weekend features start: zero (their projection "
+                  "weights start at zero, so the towers start from what was interacted with, not "
+                  "when; training may still learn to use them) or random (the original design)")
+      ->check(CLI::IsMember({"zero", "random"}))
       ->capture_default_str();
   cmd->add_option("--n_max", m.n_max, "N_MAX: most recent interactions kept in a long sequence")
       ->capture_default_str();

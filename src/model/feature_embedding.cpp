@@ -23,6 +23,17 @@ FeatureEmbeddingImpl::FeatureEmbeddingImpl(const ModelConfig& c) {
   const int64_t concat = c.item_embedding_dim + c.cate_embedding_dim + kWeekdayDim + kHourDim +
                          kWeekendDim + kBehaviorDim + kContDim;
   proj = register_module("proj", torch::nn::Linear(concat, c.hidden_dim));
+  if (c.time_init == "zero") {
+    // The towers start as a mean of this output: with the time columns random, that mean holds
+    // the hours of the part it pools, and two parts match by when they happened. The tables
+    // stay random, so the columns get gradient from the first step and can grow where time
+    // helps.
+    torch::NoGradGuard no_grad;
+    proj->weight
+        .narrow(1, c.item_embedding_dim + c.cate_embedding_dim,
+                kWeekdayDim + kHourDim + kWeekendDim)
+        .zero_();
+  }
   norm = register_module(
       "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_dim}).eps(1e-5)));
 }

@@ -30,6 +30,7 @@ void ModelConfig::validate() const {
   if (moe_load_floor <= 0) fail("--moe_load_floor must be positive");
   if (tower_init != "mean_pooling" && tower_init != "random")
     fail("--tower_init must be mean_pooling or random");
+  if (time_init != "zero" && time_init != "random") fail("--time_init must be zero or random");
   if (moe_bias_rate < 0) fail("--moe_bias_rate must be >= 0");
   if (moe_balance != "bias" && moe_balance != "divide" && moe_balance != "none")
     fail("--moe_balance must be bias, divide or none");
@@ -44,6 +45,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"dim_head", dim_head},
           {"dropout", dropout},
           {"tower_init", tower_init},
+          {"time_init", time_init},
           {"n_max", n_max},
           {"k_max", k_max},
           {"moe_experts", moe_experts},
@@ -71,6 +73,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.dim_head = j.at("dim_head");
     c.dropout = j.at("dropout");
     c.tower_init = j.value("tower_init", std::string("random"));
+    c.time_init = j.value("time_init", std::string("random"));
     c.n_max = j.at("n_max");
     c.k_max = j.at("k_max");
     c.moe_experts = j.at("moe_experts");
@@ -113,6 +116,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"min_gap_hours", min_gap_hours},
           {"short_time", short_time},
           {"one_sitting", one_sitting},
+          {"val_one_sitting", val_one_sitting},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
 }

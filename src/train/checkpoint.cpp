@@ -50,8 +50,10 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
                      {"item_table_rows", data_.encoders.item.table_size()},
                      {"category_table_rows", data_.encoders.category.table_size()}};
   j["data"] = data_summary_;
-  j["users"] = {
-      {"train", train_users_.size()}, {"validation", val_users_.size()}, {"test", test_users_}};
+  j["users"] = {{"train", train_users_.size()},
+                {"validation", val_users_.size()},
+                {"validation_one_sitting_moved", val_moved_users_.size()},
+                {"test", test_users_}};
   j["epochs_completed"] = history.size();
   j["epochs_planned"] = planned_epochs();
   j["best_epoch"] = best_epoch_;

@@ -110,8 +110,13 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
     throw Error(kExitUsage, "--short_time must be kept or moved, not '" + t.short_time + "'");
   if (t.one_sitting != "skip" && t.one_sitting != "count")
     throw Error(kExitUsage, "--one_sitting must be skip or count, not '" + t.one_sitting + "'");
+  if (t.val_one_sitting != "skip" && t.val_one_sitting != "moved")
+    throw Error(kExitUsage,
+                "--val_one_sitting must be skip or moved, not '" + t.val_one_sitting + "'");
   const bool count_one_sitting =
       train_rule_.kind == SplitRule::Kind::kGap && t.one_sitting == "count";
+  const bool score_one_sitting =
+      eval_rule_.kind == SplitRule::Kind::kGap && t.val_one_sitting == "moved";
   size_t val_unscored = 0, train_unsplit = 0, train_one_sitting = 0;
   for (size_t u = 0; u < data.data.num_users(); ++u) {
     const UserRole role = user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction);
@@ -124,6 +129,8 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
     const RowRange rows = data.data.user_rows(u);
     if (split_user(data.data, rows, validation ? eval_rule_ : train_rule_).trainable()) {
       (validation ? val_users_ : train_users_).push_back(u);
+    } else if (validation && score_one_sitting && split_user(rows).trainable()) {
+      val_moved_users_.push_back(u);
     } else if (!validation && count_one_sitting && split_user(rows).trainable()) {
       train_users_.push_back(u);
       ++train_one_sitting;
@@ -131,13 +138,13 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
       (validation ? val_unscored : train_unsplit) += rows.size() > 1;
     }
   }
-  if (val_users_.size() < 2 && t.val_fraction > 0)
+  if (scored_validation_users() < 2 && t.val_fraction > 0)
     spdlog::warn(
         "validation: {} validation user(s) can be scored{}: every epoch counts as the "
         "best, and the last one is kept",
-        val_users_.size(),
+        scored_validation_users(),
         eval_rule_.kind == SplitRule::Kind::kGap
-            ? fmt::format(" at a pause of {} h ({} in one sitting; --eval_split count "
+            ? fmt::format(" at a pause of {} h ({} in one sitting; --val_one_sitting moved "
                           "scores them)",
                           t.min_gap_hours, val_unscored)
             : std::string());
@@ -146,6 +153,11 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
         "validation: {} of {} validation users with two or more interactions have no "
         "pause of {} h to split at (one sitting) and are not scored",
         val_unscored, val_unscored + val_users_.size(), t.min_gap_hours);
+  if (!val_moved_users_.empty())
+    spdlog::info(
+        "validation: {} validation users have no pause of {} h (one sitting) and are scored "
+        "on the 90/10 cut with their short part moved in time (--val_one_sitting moved)",
+        val_moved_users_.size(), t.min_gap_hours);
   if (train_rule_.kind == SplitRule::Kind::kGap && train_unsplit > 0)
     spdlog::info(
         "--split gap: {} training users with two or more interactions have no pause of {} "
@@ -364,12 +376,22 @@ void Trainer::calibrate_balance() {
 
 Trainer::Validation Trainer::validate() {
   Validation v;
-  if (val_users_.size() < 2) return v;
+  if (scored_validation_users() < 2) return v;
   // The same vectors `lti eval` computes; the loss and separation are taken per training-sized
   // batch, as training sees them, with the same negatives every epoch.
   const int64_t bs = options_.train.batch_size;
-  const PairVectors pairs =
+  PairVectors pairs =
       encode_pairs(*model_, data_.data, val_users_, /*batch_size=*/0, device_, false, eval_rule_);
+  if (!val_moved_users_.empty()) {
+    // Users in one sitting (--val_one_sitting moved): the 90/10 cut, the short part moved in
+    // time as lti eval's moved row moves it, so that their pairs hold no clock either.
+    const PairVectors cut =
+        encode_pairs(*model_, data_.data, val_moved_users_, 0, device_, false, SplitRule::count());
+    const PairVectors moved = encode_pairs(*model_, data_.data, val_moved_users_, 0, device_, false,
+                                           SplitRule::count(), PairParts::kMovedShortOnly);
+    pairs.long_vec = torch::cat({pairs.long_vec, cut.long_vec});
+    pairs.short_vec = torch::cat({pairs.short_vec, moved.short_vec});
+  }
   model_->train(true);
   Rng rng(options_.train.seed, 0xFA11);
   int64_t weight = 0;
@@ -422,17 +444,17 @@ std::vector<EpochStats> Trainer::run() {
       "held out for lti eval, {} parameters",
       device_.str(), precision_name(precision_),
       ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
-      train_users_.size(), val_users_.size(), eval_rule_.name(), test_users_,
+      train_users_.size(), scored_validation_users(), eval_rule_.name(), test_users_,
       model_->parameter_count());
   // Below kFewScoredUsers one user moves the validation MRR by a hundredth or more, so which
   // epoch is kept is partly chance (docs/quality.md, "How sure the figures are"). Rank 0 alone
   // validates.
-  if (leader() && val_users_.size() >= 2 && val_users_.size() < kFewScoredUsers)
+  if (leader() && scored_validation_users() >= 2 && scored_validation_users() < kFewScoredUsers)
     spdlog::warn(
         "validation: only {} validation users pick the best epoch and stop training early: "
         "one user moves their MRR by up to {:.3f}, so the epoch kept is partly chance (a "
         "larger --val_fraction steadies it)",
-        val_users_.size(), 1.0 / static_cast<double>(val_users_.size()));
+        scored_validation_users(), 1.0 / static_cast<double>(scored_validation_users()));
   const int64_t epochs = planned_epochs();
   spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
                steps_per_epoch(),
@@ -555,7 +577,7 @@ std::vector<EpochStats> Trainer::run() {
       stats.val_mrr = v.mrr;
       stats.seconds = seconds_since(start);
       // Without validation users every epoch counts as the best: the last one is kept.
-      const bool best = val_users_.size() < 2 || stats.val_mrr > best_mrr_;
+      const bool best = scored_validation_users() < 2 || stats.val_mrr > best_mrr_;
       if (best) {
         best_epoch_ = epoch;
         best_mrr_ = stats.val_mrr;

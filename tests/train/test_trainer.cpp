@@ -409,10 +409,12 @@ TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {
   EXPECT_THROW(Trainer(data, bad_time), Error);
 }
 
-TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
-  test::TempDir dir;
+namespace {
+
+// 160 planted users, with every other user's rows (even raw ids) put into one hour: one
+// sitting, no pause to split at.
+Ingested every_other_user_in_one_sitting(test::TempDir& dir) {
   test::planted_data(dir, 160, 4800);
-  // Every other user's rows put into one hour: one sitting, no pause to split at.
   std::istringstream in(test::read_text(dir.file("train.csv")));
   std::string line, out;
   std::getline(in, line);
@@ -424,7 +426,14 @@ TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
   }
   std::filesystem::create_directories(dir.file("sittings"));
   test::write_text(dir.file("sittings/train.csv"), out);
-  const Ingested data = ingest(dir.file("sittings/train.csv"), {}, 1);
+  return ingest(dir.file("sittings/train.csv"), {}, 1);
+}
+
+}  // namespace
+
+TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
+  test::TempDir dir;
+  const Ingested data = every_other_user_in_one_sitting(dir);
 
   TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
   o.train.min_prefix = 1.0;  // whole histories: the real-token count below is exact
@@ -478,7 +487,68 @@ TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
   EXPECT_EQ(with_one_sitting.train_users(), trained + on_their_count_cut);
   EXPECT_EQ(with_one_sitting.run().front().real_tokens, expected + one_sitting_tokens);
   EXPECT_EQ(with_one_sitting.validation_users(), trainer.validation_users());  // still at a pause
+  EXPECT_EQ(with_one_sitting.scored_validation_users(), trainer.validation_users());
   TrainOptions bad = o;
   bad.train.one_sitting = "drop";
   EXPECT_THROW(Trainer(data, bad), Error);
+}
+
+// --val_one_sitting moved: validation users in one sitting pick the epoch too, each on the 90/10
+// cut with the short part moved in time as lti eval's moved row moves it; those at a pause are
+// scored as before, and all of them rank each other's short parts.
+TEST(Trainer, ValidationScoresOneSittingUsersOnAMovedCountCut) {
+  test::TempDir dir;
+  const Ingested data = every_other_user_in_one_sitting(dir);
+
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
+  o.train.val_fraction = 0.3;  // enough of both kinds
+  o.train.val_one_sitting = "moved";
+  o.model.time_init = "random";  // a fresh model that sees the time, so that moving shows
+  Trainer trainer(data, o);
+  const SplitRule gap = SplitRule::gap(static_cast<int>(o.train.min_gap_hours));
+  std::vector<size_t> at_a_pause, in_one_sitting;
+  for (size_t u = 0; u < data.data.num_users(); ++u) {
+    if (user_role(data.data.user_raw_id[u], o.train.val_fraction, o.train.test_fraction) !=
+        UserRole::kValidation)
+      continue;
+    const RowRange rows = data.data.user_rows(u);
+    if (split_user(data.data, rows, gap).trainable())
+      at_a_pause.push_back(u);
+    else if (split_user(rows).trainable())
+      in_one_sitting.push_back(u);
+  }
+  ASSERT_GE(at_a_pause.size(), 5u);
+  ASSERT_GE(in_one_sitting.size(), 5u);
+  for (const size_t u : at_a_pause) EXPECT_NE(data.data.user_raw_id[u] % 2, 0u);
+  for (const size_t u : in_one_sitting) EXPECT_EQ(data.data.user_raw_id[u] % 2, 0u);
+  EXPECT_EQ(trainer.validation_user_indices(), at_a_pause);
+  EXPECT_EQ(trainer.validation_one_sitting_indices(), in_one_sitting);
+  EXPECT_EQ(trainer.scored_validation_users(), at_a_pause.size() + in_one_sitting.size());
+
+  // The validation MRR is that of both kinds of pairs ranked together.
+  auto& model = trainer.model();
+  const PairVectors paused =
+      encode_pairs(model, data.data, at_a_pause, 32, torch::kCPU, false, gap);
+  const PairVectors cut =
+      encode_pairs(model, data.data, in_one_sitting, 32, torch::kCPU, false, SplitRule::count());
+  const PairVectors moved = encode_pairs(model, data.data, in_one_sitting, 32, torch::kCPU, false,
+                                         SplitRule::count(), PairParts::kMovedShortOnly);
+  EXPECT_FALSE(torch::allclose(moved.short_vec, cut.short_vec)) << "the short parts were moved";
+  const RetrievalMetrics together = retrieval_metrics(
+      torch::cat({paused.long_vec, cut.long_vec}), torch::cat({paused.short_vec, moved.short_vec}));
+  EXPECT_EQ(together.users, at_a_pause.size() + in_one_sitting.size());
+  EXPECT_NEAR(trainer.validate().mrr, together.mrr, 1e-6);
+
+  // model.json says how many of each kind picked the epoch; skip scores the paused ones alone.
+  trainer.run();
+  const auto users = read_model_json(dir.file("model")).at("users");
+  EXPECT_EQ(users.at("validation"), at_a_pause.size());
+  EXPECT_EQ(users.at("validation_one_sitting_moved"), in_one_sitting.size());
+  o.save_dir = dir.file("model-skip");
+  o.train.val_one_sitting = "skip";
+  Trainer skipping(data, o);
+  EXPECT_EQ(skipping.validation_user_indices(), at_a_pause);
+  EXPECT_TRUE(skipping.validation_one_sitting_indices().empty());
+  o.train.val_one_sitting = "count";
+  EXPECT_THROW(Trainer(data, o), Error);
 }

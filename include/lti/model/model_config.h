@@ -20,6 +20,12 @@ struct ModelConfig {
   // How the towers start: "mean_pooling" (TowerImpl::start_as_mean_pooling) or "random" (the
   // original design's initialisation). Either way both towers start from the same weights.
   std::string tower_init = "mean_pooling";
+  // How the time-of-day and day-of-week features (weekday, hour, weekend) enter the projection
+  // at the start: "zero" (their columns of feature_embedding.proj start at zero, so the starting
+  // towers pool what was interacted with and not when; training may still learn to use them) or
+  // "random" (the original design). With "random" the mean-pooling start holds the hours of the
+  // part it pools, and on small logs training does not unlearn that (docs/quality.md).
+  std::string time_init = "zero";
   int64_t n_max = 256;  // N_MAX: long sequences keep their most recent n_max interactions
   int64_t k_max = 64;   // K_MAX: short sequences keep k_max
   // Mixture of experts
@@ -96,6 +102,11 @@ struct TrainConfig {
   // under short_time "moved", so that the pair rewards what the two parts hold, not when).
   // "count" measured better where many users have one sitting (docs/quality.md).
   std::string one_sitting = "count";
+  // Validation users with no pause to cut at under --eval_split gap: "skip" (not scored) or
+  // "moved" (scored on the 90/10 cut with the short part moved in time by its own 1-167 hours,
+  // an offset drawn from the user's id, so that the boundary says nothing), so that on logs in
+  // sittings more users pick the epoch. lti eval's figures are never of such users.
+  std::string val_one_sitting = "skip";
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;

@@ -98,6 +98,9 @@ class Trainer {
   UserInterestModel& model() { return *model_; }
   size_t train_users() const { return train_users_.size(); }
   size_t validation_users() const { return val_users_.size(); }
+  // Validation users in one sitting scored on a moved 90/10 cut (--val_one_sitting moved).
+  const std::vector<size_t>& validation_one_sitting_indices() const { return val_moved_users_; }
+  size_t scored_validation_users() const { return val_users_.size() + val_moved_users_.size(); }
   size_t test_users() const { return test_users_; }
 
  private:
@@ -144,6 +147,7 @@ class Trainer {
   ProcessGroup* group_ = nullptr;
   // Users of data_ that their split rule can cut (train_rule_, eval_rule_), by role.
   std::vector<size_t> train_users_, val_users_;
+  std::vector<size_t> val_moved_users_;  // in one sitting, scored moved (--val_one_sitting)
   size_t test_users_ = 0;  // never trained on nor scored here: `lti eval` reports on them
   SplitRule train_rule_, eval_rule_;
   nlohmann::json data_summary_;  // written into model.json at every save
