@@ -440,12 +440,16 @@ std::vector<EpochStats> Trainer::run() {
   encoders_saved_ = options_.resume;
   const int64_t rank = group_ ? group_->rank() : 0, ranks = group_ ? group_->size() : 1;
   spdlog::info(
-      "training on {} in {}{}: {} train users, {} validation users ({} split), {} test users "
+      "training on {} in {}{}: {} train users, {} validation users ({}), {} test users "
       "held out for lti eval, {} parameters",
       device_.str(), precision_name(precision_),
       ranks > 1 ? fmt::format(" as rank {} of {}", rank, ranks) : std::string(),
-      train_users_.size(), scored_validation_users(), eval_rule_.name(), test_users_,
-      model_->parameter_count());
+      train_users_.size(), scored_validation_users(),
+      val_moved_users_.empty()
+          ? eval_rule_.name() + " split"
+          : fmt::format("{} on the {} split, {} in one sitting on a moved 90/10 cut",
+                        val_users_.size(), eval_rule_.name(), val_moved_users_.size()),
+      test_users_, model_->parameter_count());
   // Below kFewScoredUsers one user moves the validation MRR by a hundredth or more, so which
   // epoch is kept is partly chance (docs/quality.md, "How sure the figures are"). Rank 0 alone
   // validates.
