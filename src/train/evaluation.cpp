@@ -47,7 +47,8 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
                          const torch::Device& device, bool mean_pooling, const SplitRule& split,
                          PairParts parts) {
-  const bool move_short = parts == PairParts::kMovedShortOnly;
+  const bool move_short = parts != PairParts::kBoth;
+  const bool encode_long = parts != PairParts::kMovedShortOnly;
   const auto& c = model.config();
   std::vector<torch::Tensor> longs, shorts;
   model.train(false);
@@ -73,7 +74,7 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
       // From the raw id, so that a user's offset does not depend on who else is scored.
       if (move_short) short_shift.push_back(moved_short_hours(0, data.user_raw_id[users[i]]));
     }
-    if (!move_short) {
+    if (encode_long) {
       const auto lb = BatchTensors::from(
           make_batch(data, long_parts, static_cast<size_t>(c.n_max), kBatchLongest), device);
       longs.push_back((mean_pooling ? pooled(lb) : model.encode_long(lb)).to(torch::kCPU));
@@ -90,7 +91,7 @@ PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
     if (!vectors.empty()) out.index_copy_(0, sorted_position, torch::cat(vectors));
     return out;
   };
-  return {move_short ? torch::Tensor() : in_callers_order(longs), in_callers_order(shorts)};
+  return {encode_long ? in_callers_order(longs) : torch::Tensor(), in_callers_order(shorts)};
 }
 
 bool EvalResult::clock_within_reach() const {

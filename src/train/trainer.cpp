@@ -385,11 +385,9 @@ Trainer::Validation Trainer::validate() {
   if (!val_moved_users_.empty()) {
     // Users in one sitting (--val_one_sitting moved): the 90/10 cut, the short part moved in
     // time as lti eval's moved row moves it, so that their pairs hold no clock either.
-    const PairVectors cut =
-        encode_pairs(*model_, data_.data, val_moved_users_, 0, device_, false, SplitRule::count());
     const PairVectors moved = encode_pairs(*model_, data_.data, val_moved_users_, 0, device_, false,
-                                           SplitRule::count(), PairParts::kMovedShortOnly);
-    pairs.long_vec = torch::cat({pairs.long_vec, cut.long_vec});
+                                           SplitRule::count(), PairParts::kBothShortMoved);
+    pairs.long_vec = torch::cat({pairs.long_vec, moved.long_vec});
     pairs.short_vec = torch::cat({pairs.short_vec, moved.short_vec});
   }
   model_->train(true);

@@ -27,13 +27,14 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& queries, const torch::Te
 
 // Long and short vectors of users (indices into `data`), from the towers or, with
 // `mean_pooling`, as the mean of the feature-embedding output over each sequence;
-// `batch_size` users a batch, 0 = automatic (inference_batch_size). kMovedShortOnly encodes
-// only the short parts, each moved in time by an offset drawn from the user's raw id
-// (moved_short_hours), and leaves long_vec undefined: the long vectors do not change.
+// `batch_size` users a batch, 0 = automatic (inference_batch_size). kBothShortMoved moves
+// each short part in time by an offset drawn from the user's raw id (moved_short_hours);
+// kMovedShortOnly does the same and leaves long_vec undefined, where the caller has the long
+// vectors already (they do not change).
 struct PairVectors {
   torch::Tensor long_vec, short_vec;  // [users, H]
 };
-enum class PairParts { kBoth, kMovedShortOnly };
+enum class PairParts { kBoth, kBothShortMoved, kMovedShortOnly };
 PairVectors encode_pairs(UserInterestModel& model, const EncodedDataset& data,
                          const std::vector<size_t>& users, int64_t batch_size,
                          const torch::Device& device, bool mean_pooling,
