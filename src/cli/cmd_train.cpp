@@ -75,6 +75,12 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_option("--lr", t.lr, "Adam learning rate (fixed)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--embedding_lr", t.embedding_lr,
+                  "Adam learning rate of the embedding tables (item, category, weekday, hour, "
+                  "weekend, behaviour); 0 = --lr. Adam moves a weight by about the learning "
+                  "rate a step, and the tables start at N(0, 1)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--loss", t.loss,
                   "softmax: in-batch sampled softmax (InfoNCE) of cos(long, short) / "
                   "--temperature over the batch's short vectors; bpr: the original design's "
@@ -157,6 +163,12 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "pick the epoch on logs in sittings); skip: not scored. lti eval never scores "
                   "such users")
       ->check(CLI::IsMember({"skip", "moved"}))
+      ->capture_default_str();
+  cmd->add_option("--ema_steps", t.ema_steps,
+                  "Validation, the kept epoch and the saved model use an exponential moving "
+                  "average of the weights over about this many optimiser steps (training goes "
+                  "on from the raw weights); 0 = the raw weights of each epoch's last step")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", t.seed, "Random seed (initialisation, dropout, shuffling, negatives)")
       ->capture_default_str();

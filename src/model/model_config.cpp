@@ -106,6 +106,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"sort_window", sort_window},
           {"min_prefix", min_prefix},
           {"lr", lr},
+          {"embedding_lr", embedding_lr},
           {"loss", loss},
           {"temperature", temperature},
           {"bpr_scale", bpr_scale},
@@ -117,6 +118,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"short_time", short_time},
           {"one_sitting", one_sitting},
           {"val_one_sitting", val_one_sitting},
+          {"ema_steps", ema_steps},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
 }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "lti/model/precision.h"
@@ -21,6 +22,7 @@ namespace lti {
 namespace {
 constexpr int kFormatVersion = 1;
 constexpr const char* kResumeFolder = "resume";
+constexpr const char* kAverageFile = "weight_average.pt";
 }  // namespace
 
 void Trainer::save(const std::vector<EpochStats>& history, bool best) {
@@ -32,8 +34,14 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
   // (what export and eval read); resume/ holds the last epoch's, with the optimiser state.
   StagedFiles files;
   if (!encoders_saved_) data_.encoders.stage(dir, files);
-  if (best) model_->stage_weights(dir, files);
+  if (best) {
+    // With --ema_steps the kept weights are the average; training resumes from the raw ones.
+    std::optional<WeightAverage::Applied> averaged;
+    if (average_) averaged.emplace(*average_);
+    model_->stage_weights(dir, files);
+  }
   model_->stage_weights(resume_dir, files);
+  if (average_) files.add(resume_dir + "/" + kAverageFile, average_->bytes());
   std::ostringstream optimizer_bytes;
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
@@ -89,10 +97,31 @@ std::vector<EpochStats> Trainer::restore() {
   } catch (const c10::Error& e) {
     throw ModelError("--resume: cannot read '" + from + "/optimizer.pt'");
   }
+  if (average_) {
+    const std::string path = from + "/" + kAverageFile;
+    if (std::filesystem::exists(path)) {
+      average_->load(path, device_);
+    } else {
+      // A run saved without --ema_steps: the average starts from the restored weights.
+      average_ = std::make_unique<WeightAverage>(model_->parameters(),
+                                                 static_cast<double>(options_.train.ema_steps));
+      spdlog::warn("--resume: '{}' holds no weight average; --ema_steps starts one from the "
+                   "restored weights",
+                   from);
+    }
+  }
   // LibTorch 2.x restores each parameter group's options (the saved run's learning rate) with
   // Adam's moments; this run's --lr applies from here on.
-  for (auto& group : optimizer_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(options_.train.lr);
+  const auto groups = parameter_groups();
+  if (groups.size() != optimizer_->param_groups().size())
+    throw ModelError("--resume: '" + from +
+                     "/optimizer.pt' was saved with another --embedding_lr grouping (0 or "
+                     "equal to --lr: one group; otherwise two)");
+  for (size_t i = 0; i < groups.size(); ++i)
+    static_cast<torch::optim::AdamOptions&>(optimizer_->param_groups()[i].options())
+        .lr(groups[i].has_options()
+                ? static_cast<const torch::optim::AdamOptions&>(groups[i].options()).lr()
+                : options_.train.lr);
   std::vector<EpochStats> history;
   for (const auto& e : j.at("epochs")) {
     EpochStats s;

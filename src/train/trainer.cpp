@@ -187,10 +187,32 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
   model_->to(device_);
   precision_ = resolve_precision(options_.precision, device_);
   model_->set_precision(precision_);
-  optimizer_ =
-      std::make_unique<Adam>(model_->parameters(), torch::optim::AdamOptions(options_.train.lr));
+  optimizer_ = std::make_unique<Adam>(parameter_groups(), torch::optim::AdamOptions(t.lr));
+  if (options_.train.ema_steps > 0)
+    average_ = std::make_unique<WeightAverage>(model_->parameters(),
+                                               static_cast<double>(options_.train.ema_steps));
   // Same seed, same initial weights on every rank already; the broadcast makes it a guarantee.
   if (group_) group_->broadcast_from_first(model_->parameters());
+}
+
+std::vector<torch::optim::OptimizerParamGroup> Trainer::parameter_groups() const {
+  const TrainConfig& t = options_.train;
+  if (t.embedding_lr <= 0 || t.embedding_lr == t.lr) return {{model_->parameters()}};
+  // The tables in one group at --embedding_lr, everything else in another at --lr.
+  const auto& f = *model_->feature_embedding;
+  std::vector<torch::Tensor> tables, rest;
+  for (const torch::nn::Embedding* e :
+       {&f.item, &f.category, &f.weekday, &f.hour, &f.weekend, &f.behavior})
+    tables.push_back((*e)->weight);
+  for (const auto& p : model_->parameters()) {
+    const bool table = std::any_of(tables.begin(), tables.end(),
+                                   [&](const torch::Tensor& w) { return w.is_same(p); });
+    if (!table) rest.push_back(p);
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(rest);
+  groups.emplace_back(tables, std::make_unique<torch::optim::AdamOptions>(t.embedding_lr));
+  return groups;
 }
 
 UserSplit Trainer::training_split(size_t user, int64_t epoch) const {
@@ -347,6 +369,7 @@ double Trainer::train_step(const Prepared& batch, Rng& rng, int64_t& tokens) {
   }
   if (group_) group_->average_gradients(parameters);
   optimizer_->step();
+  if (average_) average_->update();
   if (group_)
     model_->moe_layer->update_bias([this](torch::Tensor& c) { group_->sum_in_place(c); });
   else
@@ -407,6 +430,12 @@ Trainer::Validation Trainer::validate() {
   v.recall_at_10 = m.recall_at_10;
   v.mrr = m.mrr;
   return v;
+}
+
+Trainer::Validation Trainer::validate_average() {
+  if (!average_) return validate();
+  const WeightAverage::Applied averaged = average_->apply();
+  return validate();
 }
 
 std::vector<double> Trainer::first_step_losses(int64_t steps) {
@@ -572,7 +601,7 @@ std::vector<EpochStats> Trainer::run() {
                    ranks, replica_checks);
     bool stop = false;
     if (leader()) {  // rank 0 validates and saves; the others wait for its stop decision
-      const Validation v = validate();
+      const Validation v = validate_average();
       stats.val_loss = v.loss;
       stats.val_separation = v.separation;
       stats.val_recall_at_10 = v.recall_at_10;

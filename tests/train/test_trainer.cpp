@@ -552,3 +552,34 @@ TEST(Trainer, ValidationScoresOneSittingUsersOnAMovedCountCut) {
   o.train.val_one_sitting = "count";
   EXPECT_THROW(Trainer(data, o), Error);
 }
+
+// Adam's first step moves every weight with a gradient by its learning rate (m / sqrt(v) is
+// the gradient's sign): the tables by --embedding_lr, the rest by --lr. A resume keeps both.
+TEST(Trainer, EmbeddingTablesLearnAtTheirOwnRate) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 100, 6000);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 1);
+  o.train.lr = 1e-4;
+  o.train.embedding_lr = 1e-2;
+  Trainer trainer(data, o);
+  auto& f = *trainer.model().feature_embedding;
+  const auto item = f.item->weight.detach().clone(), proj = f.proj->weight.detach().clone();
+  trainer.first_step_losses(1);
+  const double item_step = (f.item->weight - item).abs().max().item<double>();
+  const double proj_step = (f.proj->weight - proj).abs().max().item<double>();
+  EXPECT_NEAR(item_step, 1e-2, 1e-4);
+  EXPECT_NEAR(proj_step, 1e-4, 1e-6);
+
+  trainer.run();
+  TrainOptions more = o;
+  more.train.epochs = 2;
+  more.resume = true;
+  Trainer resumed(data, more);
+  EXPECT_EQ(resumed.run().size(), 2u);
+  // Saved with two groups, resumed with one: refused, not silently mixed.
+  TrainOptions one_group = more;
+  one_group.train.epochs = 3;
+  one_group.train.embedding_lr = 0;
+  Trainer mismatched(data, one_group);
+  EXPECT_THROW(mismatched.run(), ModelError);
+}

@@ -75,6 +75,10 @@ struct TrainConfig {
   // than 1 and 0.3 (docs/quality.md).
   double min_prefix = 0.5;
   double lr = 3e-4;
+  // Adam's learning rate for the feature embedding's tables (item, category, weekday, hour,
+  // weekend, behaviour); 0 = lr. Adam moves a parameter by about lr a step, so tables that
+  // start at N(0, 1) barely move in a few hundred steps at 3e-4.
+  double embedding_lr = 0;
   std::string loss = "softmax";  // "softmax" (in-batch InfoNCE) or "bpr" (the original design)
   double temperature = 0.2;      // softmax: logits are cos / temperature
   double bpr_scale = 1.0;  // SPEC 4.4: softplus(-scale * (cos+ - cos-)); 1 = the original design
@@ -107,6 +111,10 @@ struct TrainConfig {
   // an offset drawn from the user's id, so that the boundary says nothing), so that on logs in
   // sittings more users pick the epoch. lti eval's figures are never of such users.
   std::string val_one_sitting = "skip";
+  // Validation, the kept epoch and the saved model use an exponential moving average of the
+  // weights over about this many optimiser steps (weight_average.h); 0 = the raw weights of the
+  // epoch's last step (the original design).
+  int64_t ema_steps = 0;
   uint64_t seed = 42;
   int64_t max_steps_per_epoch = 0;  // 0 = all
   nlohmann::json to_json() const;

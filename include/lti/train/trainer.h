@@ -20,6 +20,7 @@
 #include "lti/model/precision.h"
 #include "lti/train/adam.h"
 #include "lti/train/distributed.h"
+#include "lti/train/weight_average.h"
 #include "lti/util/rng.h"
 
 namespace lti {
@@ -90,6 +91,8 @@ class Trainer {
     double loss = 0, separation = 0, recall_at_10 = 0, mrr = 0;
   };
   Validation validate();
+  // The same of the weights the run keeps: their average with --ema_steps, else validate().
+  Validation validate_average();
   const std::vector<size_t>& validation_user_indices() const { return val_users_; }
 
   // Training steps of one epoch; exposed for tests that check determinism step by step.
@@ -115,6 +118,8 @@ class Trainer {
   // The (long, short) pair a training user gives in `epoch` (--min_prefix); the same on every
   // rank.
   UserSplit training_split(size_t user, int64_t epoch) const;
+  // Adam's parameter groups: one, or the embedding tables apart at --embedding_lr.
+  std::vector<torch::optim::OptimizerParamGroup> parameter_groups() const;
   // The epoch's user order and its global batches (before the split over ranks), at most
   // --max_steps of them.
   EpochBatches global_batches(int64_t epoch) const;
@@ -144,6 +149,7 @@ class Trainer {
   Precision precision_ = Precision::kFp32;
   std::unique_ptr<UserInterestModel> model_;
   std::unique_ptr<Adam> optimizer_;
+  std::unique_ptr<WeightAverage> average_;  // --ema_steps > 0
   ProcessGroup* group_ = nullptr;
   // Users of data_ that their split rule can cut (train_rule_, eval_rule_), by role.
   std::vector<size_t> train_users_, val_users_;
