@@ -105,9 +105,10 @@ std::vector<EpochStats> Trainer::restore() {
       // A run saved without --ema_steps: the average starts from the restored weights.
       average_ = std::make_unique<WeightAverage>(model_->parameters(),
                                                  static_cast<double>(options_.train.ema_steps));
-      spdlog::warn("--resume: '{}' holds no weight average; --ema_steps starts one from the "
-                   "restored weights",
-                   from);
+      spdlog::warn(
+          "--resume: '{}' holds no weight average; --ema_steps starts one from the "
+          "restored weights",
+          from);
     }
   }
   // LibTorch 2.x restores each parameter group's options (the saved run's learning rate) with

@@ -16,7 +16,8 @@ WeightAverage::WeightAverage(std::vector<torch::Tensor> parameters, double time_
 
 void WeightAverage::update() {
   ++steps_;
-  const double decay = std::min(1.0 - 1.0 / time_constant_, 1.0 - 1.0 / static_cast<double>(steps_));
+  const double decay =
+      std::min(1.0 - 1.0 / time_constant_, 1.0 - 1.0 / static_cast<double>(steps_));
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i)
     average_[i].lerp_(parameters_[i].detach(), 1.0 - decay);
