@@ -95,7 +95,10 @@ std::vector<EpochStats> Trainer::restore() {
     archive.load_from(from + "/optimizer.pt", device_);
     optimizer_->load(archive);
   } catch (const c10::Error& e) {
-    throw ModelError("--resume: cannot read '" + from + "/optimizer.pt'");
+    // LibTorch says why (a truncated file, or another number of parameter groups: a run saved
+    // with another --embedding_lr grouping).
+    throw ModelError("--resume: cannot read '" + from +
+                     "/optimizer.pt': " + e.what_without_backtrace());
   }
   if (average_) {
     const std::string path = from + "/" + kAverageFile;
@@ -111,18 +114,13 @@ std::vector<EpochStats> Trainer::restore() {
           from);
     }
   }
-  // LibTorch 2.x restores each parameter group's options (the saved run's learning rate) with
-  // Adam's moments; this run's --lr applies from here on.
-  const auto groups = parameter_groups();
-  if (groups.size() != optimizer_->param_groups().size())
-    throw ModelError("--resume: '" + from +
-                     "/optimizer.pt' was saved with another --embedding_lr grouping (0 or "
-                     "equal to --lr: one group; otherwise two)");
+  // LibTorch 2.x restores each parameter group's options (the saved run's learning rates) with
+  // Adam's moments; this run's --lr (and --embedding_lr, the second group: parameter_groups())
+  // apply from here on.
+  auto& groups = optimizer_->param_groups();
   for (size_t i = 0; i < groups.size(); ++i)
-    static_cast<torch::optim::AdamOptions&>(optimizer_->param_groups()[i].options())
-        .lr(groups[i].has_options()
-                ? static_cast<const torch::optim::AdamOptions&>(groups[i].options()).lr()
-                : options_.train.lr);
+    static_cast<torch::optim::AdamOptions&>(groups[i].options())
+        .lr(i == 0 ? options_.train.lr : options_.train.embedding_lr);
   std::vector<EpochStats> history;
   for (const auto& e : j.at("epochs")) {
     EpochStats s;

@@ -23,18 +23,20 @@ void WeightAverage::update() {
     average_[i].lerp_(parameters_[i].detach(), 1.0 - decay);
 }
 
-WeightAverage::Applied::Applied(WeightAverage& owner) : owner_(owner) {
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < owner_.parameters_.size(); ++i) {
-    raw_.push_back(owner_.parameters_[i].detach().clone());
-    owner_.parameters_[i].detach().copy_(owner_.average_[i]);
+void WeightAverage::swap_storage() {
+  // Each parameter and its average trade storage (set_data keeps the parameter's TensorImpl,
+  // which the optimiser's state is keyed by): no copy and no second parameter-sized buffer,
+  // which on the Tianchi catalogue's item table is 0.7 GB.
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    torch::Tensor raw = parameters_[i].data();
+    parameters_[i].set_data(average_[i]);
+    average_[i] = raw;
   }
 }
 
-WeightAverage::Applied::~Applied() {
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < raw_.size(); ++i) owner_.parameters_[i].detach().copy_(raw_[i]);
-}
+WeightAverage::Applied::Applied(WeightAverage& owner) : owner_(owner) { owner_.swap_storage(); }
+
+WeightAverage::Applied::~Applied() { owner_.swap_storage(); }
 
 std::string WeightAverage::bytes() const {
   torch::serialize::OutputArchive archive;

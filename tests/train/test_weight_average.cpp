@@ -37,14 +37,25 @@ TEST(WeightAverage, AppliedHoldsTheAverageAndPutsTheRawWeightsBackBitForBit) {
     }
     average.update();
   }
-  const auto raw = w.detach().clone();
+  const auto raw = w.detach().clone(), averaged = average.average(0).clone();
+  const auto* impl = w.unsafeGetTensorImpl();
   {
     const WeightAverage::Applied applied = average.apply();
-    EXPECT_TRUE(torch::equal(w, average.average(0)));
+    EXPECT_TRUE(torch::equal(w, averaged));
     EXPECT_FALSE(torch::equal(w, raw));
   }
   EXPECT_TRUE(torch::equal(w, raw));
+  EXPECT_TRUE(torch::equal(average.average(0), averaged));
+  // The same tensor, so the optimiser's state (keyed by it) still belongs to it.
+  EXPECT_EQ(w.unsafeGetTensorImpl(), impl);
   EXPECT_TRUE(w.requires_grad());
+  // Updates after an apply still read the parameter, not the storage it held while applied.
+  {
+    torch::NoGradGuard no_grad;
+    w.add_(1);
+  }
+  average.update();
+  EXPECT_TRUE(torch::allclose(average.average(0), (2 * averaged + (raw + 1)) / 3));
 }
 
 TEST(WeightAverage, BytesLoadBackAndAWrongShapeIsAModelError) {

@@ -23,11 +23,11 @@ class WeightAverage {
   // After an optimiser step.
   void update();
   int64_t steps() const { return steps_; }
-  // The average of parameter i (for tests).
+  // The average of parameter i (for tests; while an Applied lives, the raw weights).
   const torch::Tensor& average(size_t i) const { return average_[i]; }
 
-  // While an Applied lives, the parameters hold the average; its destructor puts the raw
-  // weights back, bit for bit.
+  // While an Applied lives, the parameters hold the average (and the average the raw weights:
+  // the two trade storage, so applying costs no copy); its destructor trades them back.
   class Applied {
    public:
     explicit Applied(WeightAverage& owner);
@@ -37,7 +37,6 @@ class WeightAverage {
 
    private:
     WeightAverage& owner_;
-    std::vector<torch::Tensor> raw_;
   };
   Applied apply() { return Applied(*this); }
 
@@ -46,6 +45,8 @@ class WeightAverage {
   void load(const std::string& path, const torch::Device& device);
 
  private:
+  void swap_storage();
+
   std::vector<torch::Tensor> parameters_, average_;
   double time_constant_;
   int64_t steps_ = 0;
