@@ -30,6 +30,11 @@
 #   s1  short histories: 5,000 users, 50,000 rows (median 6 a user: a long part of ~5, a short
 #       part of 1), 3,000 items, 100 categories
 #   s2  few users: 300 users x 30 rows, 1,000 items, 50 categories
+#   m1  a real ratings log: MovieLens 100K (943 users, 100,000 ratings, 1,682 films, their 216
+#       genre combinations as categories), from the copy in RecBole's PyPI wheel
+#       (scripts/movielens.py; needs pip and PyPI). 97% of its users' short parts begin in the
+#       hour their long part ends; 291 users have a pause of 4 h to split at. Its draws m1.K
+#       are the same log with 10,000 K added to every user id, so other users are test users
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
 # train on the first CUT_USERS (default 3,840) users of one epoch (30 steps of 128 for the
 # defaults, 15 of 256 for seed.toml); set CUT_USERS=0 for full runs.
@@ -83,6 +88,7 @@ synth_flags() {
     c) echo "--preset tianchi --seed 11" ;;
     s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;
     s2) echo "--users 300 --rows 9000 --items 1000 --categories 50 --seed 22" ;;
+    m1) echo "" ;;  # real data (below)
     *) echo "unknown regime $1" >&2; return 2 ;;
   esac
 }
@@ -92,7 +98,7 @@ train_flags() {  # variant regime
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case ${2%%.*} in
-    a* | s2) flags="$flags --test_fraction 0.3" ;;
+    a* | s2 | m1*) flags="$flags --test_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
   echo "$flags"
@@ -102,7 +108,14 @@ for regime in "${regimes[@]}"; do
   [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
-  if [ ! -f "$data/train.csv" ]; then
+  if [ ! -f "$data/train.csv" ] && [ "${regime%%.*}" = m1 ]; then
+    wheel="$OUT/pypi/recbole-1.2.1-py3-none-any.whl"
+    [ -f "$wheel" ] || python3 -m pip download recbole==1.2.1 --no-deps -d "$OUT/pypi" >&2
+    ml100k="$OUT/pypi/recbole/dataset_example/ml-100k"
+    [ -f "$ml100k/ml-100k.item" ] || (cd "$OUT/pypi" && python3 -m zipfile -e "$wheel" . >/dev/null)
+    mkdir -p "$data" && python3 scripts/movielens.py "$ml100k" \
+      "$data/train.csv" --user_offset $((100 * $(drawn_seed 0 "$regime"))) >&2  # 10,000 K
+  elif [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
     base=${regime%%.*}
     sittings_seed=$(drawn_seed "${base#a}" "$regime")
