@@ -144,9 +144,9 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
         "best, and the last one is kept",
         scored_validation_users(),
         eval_rule_.kind == SplitRule::Kind::kGap
-            ? fmt::format(" at a pause of {} h ({} in one sitting; --val_one_sitting moved "
-                          "scores them)",
-                          t.min_gap_hours, val_unscored)
+            ? fmt::format(" at a pause of {} h ({} in one sitting{})", t.min_gap_hours,
+                          val_unscored,
+                          score_one_sitting ? "" : "; --val_one_sitting moved scores them")
             : std::string());
   else if (eval_rule_.kind == SplitRule::Kind::kGap && val_unscored > 0)
     spdlog::info(

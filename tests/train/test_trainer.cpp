@@ -487,7 +487,7 @@ TEST(Trainer, GapSplitTrainsAcrossPausesAndOneSittingUsersOnTheirCountCut) {
   EXPECT_EQ(with_one_sitting.train_users(), trained + on_their_count_cut);
   EXPECT_EQ(with_one_sitting.run().front().real_tokens, expected + one_sitting_tokens);
   EXPECT_EQ(with_one_sitting.validation_users(), trainer.validation_users());  // still at a pause
-  EXPECT_EQ(with_one_sitting.scored_validation_users(), trainer.validation_users());
+  EXPECT_EQ(with_one_sitting.scored_validation_users(), trainer.scored_validation_users());
   TrainOptions bad = o;
   bad.train.one_sitting = "drop";
   EXPECT_THROW(Trainer(data, bad), Error);

@@ -109,8 +109,9 @@ struct TrainConfig {
   // Validation users with no pause to cut at under --eval_split gap: "skip" (not scored) or
   // "moved" (scored on the 90/10 cut with the short part moved in time by its own 1-167 hours,
   // an offset drawn from the user's id, so that the boundary says nothing), so that on logs in
-  // sittings more users pick the epoch. lti eval's figures are never of such users.
-  std::string val_one_sitting = "skip";
+  // sittings more users pick the epoch. lti eval's figures are never of such users. "moved"
+  // since a real ratings log stopped on the noise of 22 validation users (docs/quality.md).
+  std::string val_one_sitting = "moved";
   // Validation, the kept epoch and the saved model use an exponential moving average of the
   // weights over about this many optimiser steps (weight_average.h); 0 = the raw weights of the
   // epoch's last step (the original design).
