@@ -88,7 +88,6 @@ synth_flags() {
     c) echo "--preset tianchi --seed 11" ;;
     s1) echo "--users 5000 --rows 50000 --items 3000 --categories 100 --seed 21" ;;
     s2) echo "--users 300 --rows 9000 --items 1000 --categories 50 --seed 22" ;;
-    m1) echo "" ;;  # real data (below)
     *) echo "unknown regime $1" >&2; return 2 ;;
   esac
 }
