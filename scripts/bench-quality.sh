@@ -97,7 +97,7 @@ train_flags() {  # variant regime
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case ${2%%.*} in
-    a* | s2 | m1*) flags="$flags --test_fraction 0.3" ;;
+    a* | s2 | m1) flags="$flags --test_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
   echo "$flags"

@@ -19,10 +19,13 @@ when lti sorts the history (SPEC 3.2).
 
 usage: movielens.py ML-100K-DIR OUT.csv [--behavior none|rating] [--user_offset N]
 """
+import argparse
 import csv
 import datetime
 import os
 import sys
+
+STARS_TO_BEHAVIOR = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4}  # --behavior rating
 
 
 def genre_combinations(path):
@@ -39,18 +42,18 @@ def genre_combinations(path):
 
 
 def options(argv):
-    """ML-100K-DIR, OUT.csv, whether behaviours follow the stars, and the user id offset."""
-    if len(argv) < 3 or len(argv) % 2 == 0:
-        sys.exit(__doc__)
-    flags = dict(zip(argv[3::2], argv[4::2]))
-    behavior, offset = flags.pop("--behavior", "none"), flags.pop("--user_offset", "0")
-    if flags or behavior not in ("none", "rating") or not offset.isdigit():
-        sys.exit(__doc__)
-    return argv[1], argv[2], behavior == "rating", int(offset)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", metavar="ML-100K-DIR")
+    parser.add_argument("out", metavar="OUT.csv")
+    parser.add_argument("--behavior", choices=("none", "rating"), default="none")
+    parser.add_argument("--user_offset", type=int, default=0)
+    return parser.parse_args(argv[1:])
 
 
 def main(argv):
-    folder, out, by_rating, user_offset = options(argv)
+    args = options(argv)
+    folder, out, user_offset = args.folder, args.out, args.user_offset
     category = genre_combinations(os.path.join(folder, "ml-100k.item"))
     rows = []
     with open(os.path.join(folder, "ml-100k.inter")) as f:
@@ -64,7 +67,8 @@ def main(argv):
             rows.append((int(fields[user]) + user_offset, int(float(fields[stamp])), fields[film],
                          int(float(fields[rating]))))
     rows.sort(key=lambda r: (r[0], r[1]))
-    behavior = lambda stars: {1: 1, 2: 1, 3: 2, 4: 3, 5: 4}[stars] if by_rating else 1
+    behavior = (lambda stars: STARS_TO_BEHAVIOR[stars]) if args.behavior == "rating" else (
+        lambda stars: 1)
     hour = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
         "%Y-%m-%d %H")
     with open(out + ".tmp", "w", newline="") as f:
