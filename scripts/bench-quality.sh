@@ -96,6 +96,30 @@ synth_flags() {
     *) echo "unknown regime $1" >&2; return 2 ;;
   esac
 }
+# regime: fetch the PyPI package that bundles its MovieLens copy (once); print the copy's folder.
+# A command substitution does not inherit set -e, so each step that can fail returns.
+movielens_folder() {
+  local pypi="$OUT/pypi"
+  mkdir -p "$pypi"
+  case ${1%%.*} in
+    m1)  # MovieLens 100K in RecBole's wheel
+      local wheel="$pypi/recbole-1.2.1-py3-none-any.whl"
+      [ -f "$wheel" ] || python3 -m pip download recbole==1.2.1 --no-deps -d "$pypi" >&2 || return 1
+      [ -f "$pypi/recbole/dataset_example/ml-100k/ml-100k.item" ] ||
+        (cd "$pypi" && python3 -m zipfile -e "$wheel" . >/dev/null) || return 1
+      echo "$pypi/recbole/dataset_example/ml-100k" ;;
+    m2)  # ml-latest-small in LensKit's source archive (pip would build it, which needs Rust)
+      local archive="$pypi/lenskit-2025.8.1.tar.gz"
+      if [ ! -f "$archive" ]; then
+        curl -fsSL -o "$archive.part" "https://files.pythonhosted.org/packages/85/d4/b0f120bd01fe614520281afd21b80b4222ef138e687f861a3f3ea4bbab7a/lenskit-2025.8.1.tar.gz" || return 1
+        echo "954b22a81e8a0d2012a173340079aa3d0c68dcc8cb9954e488fc228d77d4cb55  $archive.part" | sha256sum -c --quiet >&2 || return 1
+        mv "$archive.part" "$archive"
+      fi
+      [ -f "$pypi/lenskit-2025.8.1/data/ml-latest-small/ratings.csv" ] ||
+        tar xzf "$archive" -C "$pypi" lenskit-2025.8.1/data/ml-latest-small || return 1
+      echo "$pypi/lenskit-2025.8.1/data/ml-latest-small" ;;
+  esac
+}
 train_flags() {  # variant regime
   local flags="" batch=128
   [ "$1" = seed ] && flags="--config configs/seed.toml" && batch=256
@@ -112,25 +136,10 @@ for regime in "${regimes[@]}"; do
   [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
-  if [ ! -f "$data/train.csv" ] && [ "${regime%%.*}" = m1 ]; then
-    wheel="$OUT/pypi/recbole-1.2.1-py3-none-any.whl"
-    [ -f "$wheel" ] || python3 -m pip download recbole==1.2.1 --no-deps -d "$OUT/pypi" >&2
-    ml100k="$OUT/pypi/recbole/dataset_example/ml-100k"
-    [ -f "$ml100k/ml-100k.item" ] || (cd "$OUT/pypi" && python3 -m zipfile -e "$wheel" . >/dev/null)
-    mkdir -p "$data" && python3 scripts/movielens.py "$ml100k" \
+  if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[12] ]]; then
+    movielens=$(movielens_folder "$regime")
+    mkdir -p "$data" && python3 scripts/movielens.py "$movielens" \
       "$data/train.csv" --user_offset $((100 * $(drawn_seed 0 "$regime"))) >&2  # 10,000 K
-  elif [ ! -f "$data/train.csv" ] && [ "${regime%%.*}" = m2 ]; then
-    archive="$OUT/pypi/lenskit-2025.8.1.tar.gz"
-    if [ ! -f "$archive" ]; then
-      mkdir -p "$OUT/pypi"
-      curl -fsSL -o "$archive.part" "https://files.pythonhosted.org/packages/85/d4/b0f120bd01fe614520281afd21b80b4222ef138e687f861a3f3ea4bbab7a/lenskit-2025.8.1.tar.gz"
-      echo "954b22a81e8a0d2012a173340079aa3d0c68dcc8cb9954e488fc228d77d4cb55  $archive.part" | sha256sum -c --quiet
-      mv "$archive.part" "$archive"
-    fi
-    small="$OUT/pypi/lenskit-2025.8.1/data/ml-latest-small"
-    [ -f "$small/ratings.csv" ] || tar xzf "$archive" -C "$OUT/pypi" lenskit-2025.8.1/data/ml-latest-small
-    mkdir -p "$data" && python3 scripts/movielens.py "$small" \
-      "$data/train.csv" --user_offset $((100 * $(drawn_seed 0 "$regime"))) >&2
   elif [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
     base=${regime%%.*}
