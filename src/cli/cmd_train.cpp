@@ -67,6 +67,13 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "validation users")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--patience_trend", t.patience_trend,
+                  "... and the validation MRR's least-squares line through the last N x that "
+                  "patience no longer rising (0 = patience alone): on a sparse log a few "
+                  "validation users make the MRR jump while it still rises slowly, and a lucky "
+                  "early epoch would stop training half way")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch_size", t.batch_size,
                   "Users per batch (for --loss softmax also the candidates each long vector is "
                   "ranked among)")

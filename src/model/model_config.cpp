@@ -102,6 +102,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"max_auto_epochs", max_auto_epochs},
           {"patience", patience},
           {"patience_steps", patience_steps},
+          {"patience_trend", patience_trend},
           {"batch_size", batch_size},
           {"sort_window", sort_window},
           {"min_prefix", min_prefix},

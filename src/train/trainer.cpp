@@ -292,6 +292,11 @@ int64_t Trainer::steps_per_epoch() const {
   return static_cast<int64_t>(global_batches(1).batches.size());
 }
 
+EarlyStop Trainer::early_stop() const {
+  const int64_t patience = options_.train.patience_epochs(steps_per_epoch());
+  return {patience, patience * std::max<int64_t>(options_.train.patience_trend, 0)};
+}
+
 Trainer::GatheredShorts Trainer::gather_short_vectors(const torch::Tensor& short_vec) {
   auto sizes = torch::zeros({group_->size()}, torch::kInt64);
   sizes[group_->rank()] = short_vec.size(0);
@@ -487,6 +492,7 @@ std::vector<EpochStats> Trainer::run() {
         "larger --val_fraction steadies it)",
         scored_validation_users(), 1.0 / static_cast<double>(scored_validation_users()));
   const int64_t epochs = planned_epochs();
+  const EarlyStop early_stop = this->early_stop();
   spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
                steps_per_epoch(),
                options_.train.epochs == 0
@@ -494,13 +500,11 @@ std::vector<EpochStats> Trainer::run() {
                    : std::string(),
                options_.train.loss, options_.train.batch_size, options_.train.lr,
                options_.model.moe_balance,
-               options_.train.patience > 0
-                   ? fmt::format("early stop after {} epoch(s) without a better validation MRR",
-                                 options_.train.patience_epochs(steps_per_epoch()))
-                   : std::string("no early stop"));
+               early_stop.describe());
   const int64_t done = static_cast<int64_t>(history.size());
-  const int64_t patience = options_.train.patience_epochs(steps_per_epoch());
-  if (options_.resume && (done >= epochs || (patience > 0 && done - best_epoch_ >= patience))) {
+  std::vector<double> val_mrr;  // of every epoch so far, for the early-stop rule
+  for (const EpochStats& e : history) val_mrr.push_back(e.val_mrr);
+  if (options_.resume && (done >= epochs || early_stop.should_stop(val_mrr, best_epoch_))) {
     nothing_to_do_ = true;  // and nothing is written
     return history;
   }
@@ -614,13 +618,26 @@ std::vector<EpochStats> Trainer::run() {
         best_mrr_ = stats.val_mrr;
       }
       history.push_back(stats);
+      val_mrr.push_back(stats.val_mrr);
       spdlog::info("{}{}", stats.summary_line(), best ? " (best so far)" : "");
       save(history, best);
-      stop = patience > 0 && epoch - best_epoch_ >= patience && epoch < epochs;
+      stop = early_stop.should_stop(val_mrr, best_epoch_) && epoch < epochs;
       if (stop)
         spdlog::info(
-            "early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f})",
-            epoch - best_epoch_, best_epoch_, best_mrr_);
+            "early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f}){}",
+            epoch - best_epoch_, best_epoch_, best_mrr_,
+            early_stop.trend_window > 0
+                ? fmt::format(", and its trend over the last {} epochs is {:+.4f} an epoch",
+                              std::min<int64_t>(early_stop.trend_window, epoch),
+                              recent_slope(val_mrr, early_stop.trend_window))
+                : std::string());
+      else if (early_stop.patience > 0 && epoch - best_epoch_ == early_stop.patience &&
+               epoch < epochs)
+        spdlog::info(
+            "{} epoch(s) without a better validation MRR, but its trend over the last {} "
+            "epochs still rises ({:+.4f} an epoch): training goes on",
+            early_stop.patience, std::min<int64_t>(early_stop.trend_window, epoch),
+            recent_slope(val_mrr, early_stop.trend_window));
     } else {
       history.push_back(stats);
     }

@@ -62,6 +62,12 @@ struct TrainConfig {
   // handful of steps is too short to tell a better model from the noise of few validation users
   // (30 measured against 0 and 50, docs/quality.md).
   int64_t patience_steps = 30;
+  // ... and, once they are over, the validation MRR's least-squares line through the last
+  // patience_trend x those epochs no longer rising (early_stop.h): on sparse real logs the MRR
+  // rises slowly under jumps of a few hundredths for 40-60 epochs, and a lucky early epoch
+  // stopped training half way; where the MRR has levelled off it adds nothing. 0 = patience
+  // alone (the rule before; docs/quality.md, "When training stops").
+  int64_t patience_trend = 3;
   int64_t batch_size = 128;
   // Length bucketing across batches (batch_sampler.h): batches per window in which users are
   // sorted by length; 0 = random batches. Off by default: negatives of similar length cost

@@ -20,6 +20,7 @@
 #include "lti/model/precision.h"
 #include "lti/train/adam.h"
 #include "lti/train/distributed.h"
+#include "lti/train/early_stop.h"
 #include "lti/train/weight_average.h"
 #include "lti/util/rng.h"
 
@@ -65,7 +66,7 @@ class Trainer {
   Trainer(const Ingested& data, TrainOptions options);
 
   // Trains the remaining epochs (TrainConfig::resolved_epochs), saving after each, and stops
-  // early after `patience` epochs without a better validation MRR. Throws Error(kExitDiverged)
+  // early as early_stop() says. Throws Error(kExitDiverged)
   // when the loss stops being finite; the checkpoint of the last completed epoch stays intact.
   std::vector<EpochStats> run();
 
@@ -85,6 +86,9 @@ class Trainer {
   // Optimiser steps of one epoch, and the epochs this run trains in all.
   int64_t steps_per_epoch() const;
   int64_t planned_epochs() const { return options_.train.resolved_epochs(steps_per_epoch()); }
+  // When this run stops early: TrainConfig::patience_epochs for its epochs' steps, and a trend
+  // window of patience_trend times as many epochs.
+  EarlyStop early_stop() const;
 
   // Validation figures of the model as it is now (eval mode).
   struct Validation {

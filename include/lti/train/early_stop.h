@@ -1,0 +1,33 @@
+// When training stops early, from the validation MRR of each epoch. No tensors.
+//
+// A new best validation MRR alone is a poor signal where few users are validated: on a sparse
+// real ratings log some 70 validation users make the MRR jump by 0.02-0.04 between epochs while
+// it rises by a few thousandths an epoch for 40-60 epochs. One early lucky epoch then sets a
+// bar that `patience` epochs do not clear, and training stops half way. So a plateau also needs
+// the trend to have stopped rising: the least-squares line through the last epochs' MRR, which
+// averages the jumps out (docs/quality.md, "When training stops").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lti {
+
+// The slope (MRR per epoch) of the least-squares line through the last `window` values, or
+// through all of them when there are fewer; 0 with fewer than two.
+double recent_slope(const std::vector<double>& values, int64_t window);
+
+struct EarlyStop {
+  int64_t patience = 0;      // epochs without a better validation MRR; 0 = never stop early
+  int64_t trend_window = 0;  // epochs whose line must have stopped rising too; 0 = patience alone
+
+  // Whether training stops after the epochs whose validation MRR is `val_mrr` (epoch 1 first),
+  // the best of them being `best_epoch` (1-based): `patience` epochs without a better one, and
+  // the line through the last `trend_window` epochs flat or falling.
+  bool should_stop(const std::vector<double>& val_mrr, int64_t best_epoch) const;
+  // For the log: "after 6 epoch(s) without a better validation MRR, once ...".
+  std::string describe() const;
+};
+
+}  // namespace lti
