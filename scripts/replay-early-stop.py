@@ -49,8 +49,7 @@ def main():
     header = ["run", "epochs", "patience"] + [
         "patience alone" if f == 0 else f"trend over {f}x" for f in factors
     ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    rows = []
     for folder in sys.argv[1:]:
         path = os.path.join(folder, "model.json")
         try:
@@ -58,16 +57,20 @@ def main():
                 epochs = json.load(f)["epochs"]
         except (OSError, KeyError, ValueError) as e:
             sys.exit(f"{path}: {e}")
+        if not epochs:
+            sys.exit(f"{path}: no epoch was completed")
         mrr = [e["val_mrr"] for e in epochs]
-        steps = max(epochs[0]["steps"], 1) if epochs else 1
+        steps = max(epochs[0]["steps"], 1)
         patience = max(5, -(-30 // steps))
         cells = []
         for factor in factors:
             stop, kept = replay(mrr, patience, factor * patience)
-            cells.append(f"{stop or '-'} ({kept}, {mrr[kept - 1]:.3f})" if mrr else "-")
+            cells.append(f"{stop or '-'} ({kept}, {mrr[kept - 1]:.3f})")
         name = os.path.basename(os.path.normpath(folder))
-        print(f"| {name} | {len(mrr)} | {patience} | " + " | ".join(cells) + " |")
-
+        rows.append(f"| {name} | {len(mrr)} | {patience} | " + " | ".join(cells) + " |")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    print("\n".join(rows))
 
 if __name__ == "__main__":
     main()
