@@ -72,5 +72,6 @@ def main():
     print("|" + "---|" * len(header))
     print("\n".join(rows))
 
+
 if __name__ == "__main__":
     main()

@@ -40,4 +40,10 @@ std::string EarlyStop::describe() const {
   return s;
 }
 
+std::string EarlyStop::trend(const std::vector<double>& val_mrr) const {
+  return fmt::format("its trend over the last {} epochs is {:+.4f} an epoch",
+                     std::min<size_t>(val_mrr.size(), static_cast<size_t>(trend_window)),
+                     recent_slope(val_mrr, trend_window));
+}
+
 }  // namespace lti

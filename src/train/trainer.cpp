@@ -499,8 +499,7 @@ std::vector<EpochStats> Trainer::run() {
                    ? fmt::format(" (automatic: at least {} steps)", options_.train.min_steps)
                    : std::string(),
                options_.train.loss, options_.train.batch_size, options_.train.lr,
-               options_.model.moe_balance,
-               early_stop.describe());
+               options_.model.moe_balance, early_stop.describe());
   const int64_t done = static_cast<int64_t>(history.size());
   std::vector<double> val_mrr;  // of every epoch so far, for the early-stop rule
   for (const EpochStats& e : history) val_mrr.push_back(e.val_mrr);
@@ -624,20 +623,14 @@ std::vector<EpochStats> Trainer::run() {
       stop = early_stop.should_stop(val_mrr, best_epoch_) && epoch < epochs;
       if (stop)
         spdlog::info(
-            "early stop: {} epoch(s) without a better validation MRR than epoch {} ({:.4f}){}",
+            "early stop: {} epoch(s) without a better validation MRR than epoch {} "
+            "({:.4f}){}",
             epoch - best_epoch_, best_epoch_, best_mrr_,
-            early_stop.trend_window > 0
-                ? fmt::format(", and its trend over the last {} epochs is {:+.4f} an epoch",
-                              std::min<int64_t>(early_stop.trend_window, epoch),
-                              recent_slope(val_mrr, early_stop.trend_window))
-                : std::string());
+            early_stop.trend_window > 0 ? ", and " + early_stop.trend(val_mrr) : "");
       else if (early_stop.patience > 0 && epoch - best_epoch_ == early_stop.patience &&
                epoch < epochs)
-        spdlog::info(
-            "{} epoch(s) without a better validation MRR, but its trend over the last {} "
-            "epochs still rises ({:+.4f} an epoch): training goes on",
-            early_stop.patience, std::min<int64_t>(early_stop.trend_window, epoch),
-            recent_slope(val_mrr, early_stop.trend_window));
+        spdlog::info("{} epoch(s) without a better validation MRR, but {}: training goes on",
+                     early_stop.patience, early_stop.trend(val_mrr));
     } else {
       history.push_back(stats);
     }

@@ -60,6 +60,11 @@ TEST(EarlyStop, PatienceZeroNeverStops) {
   EXPECT_FALSE((EarlyStop{0, 6}.should_stop(kPlateau, 3)));
   EXPECT_EQ((EarlyStop{0, 6}.describe()), "no early stop");
   EXPECT_NE((EarlyStop{5, 15}.describe()).find("last 15 epochs"), std::string::npos);
+  // The trend as the log gives it: the window clamped to the epochs there are.
+  EXPECT_EQ((EarlyStop{5, 15}.trend({0.1, 0.2, 0.3})),
+            "its trend over the last 3 epochs is +0.1000 an epoch");
+  EXPECT_EQ((EarlyStop{5, 2}.trend({0.1, 0.3, 0.2})),
+            "its trend over the last 2 epochs is -0.1000 an epoch");
 }
 
 }  // namespace

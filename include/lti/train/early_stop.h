@@ -26,8 +26,11 @@ struct EarlyStop {
   // the best of them being `best_epoch` (1-based): `patience` epochs without a better one, and
   // the line through the last `trend_window` epochs flat or falling.
   bool should_stop(const std::vector<double>& val_mrr, int64_t best_epoch) const;
-  // For the log: "after 6 epoch(s) without a better validation MRR, once ...".
+  // For the log: "early stop after 6 epoch(s) without a better validation MRR, once ...".
   std::string describe() const;
+  // For the log: "its trend over the last 18 epochs is +0.0042 an epoch" (the window clamped
+  // to the epochs there are, as should_stop clamps it).
+  std::string trend(const std::vector<double>& val_mrr) const;
 };
 
 }  // namespace lti
