@@ -40,6 +40,10 @@
 #       PyPI source archive (downloaded with curl from PyPI's file host and checked against its
 #       SHA-256). 95% of the short parts begin in the hour their long part ends; 255 users have
 #       a pause of 4 h. Draws m2.K as m1.K
+#   m3  a small real ratings log: 300 users of m1 drawn at random (scripts/movielens.py --users
+#       300), all their ratings; draw m3.K draws other users (--user_seed 100 K) and gives them
+#       other roles (ids + 10,000 K)
+#   m4  300 users of m2, the same way
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
 # train on the first CUT_USERS (default 3,840) users of one epoch (30 steps of 128 for the
 # defaults, 15 of 256 for seed.toml); set CUT_USERS=0 for full runs.
@@ -102,6 +106,8 @@ movielens_folder() {
   local pypi="$OUT/pypi"
   mkdir -p "$pypi"
   case ${1%%.*} in
+    m3) movielens_folder m1 ;;
+    m4) movielens_folder m2 ;;
     m1)  # MovieLens 100K in RecBole's wheel
       local wheel="$pypi/recbole-1.2.1-py3-none-any.whl"
       [ -f "$wheel" ] || python3 -m pip download recbole==1.2.1 --no-deps -d "$pypi" >&2 || return 1
@@ -126,7 +132,7 @@ train_flags() {  # variant regime
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case ${2%%.*} in
-    a* | s2 | m1 | m2) flags="$flags --test_fraction 0.3" ;;
+    a* | s2 | m[1-4]) flags="$flags --test_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
   echo "$flags"
@@ -136,10 +142,12 @@ for regime in "${regimes[@]}"; do
   [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
-  if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[12] ]]; then
+  if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[1-4] ]]; then
     movielens=$(movielens_folder "$regime")
-    mkdir -p "$data" && python3 scripts/movielens.py "$movielens" \
-      "$data/train.csv" --user_offset $((100 * $(drawn_seed 0 "$regime"))) >&2  # 10,000 K
+    sample=()  # m3, m4: 300 of the log's users, other ones in each draw
+    [[ ${regime%%.*} == m[34] ]] && sample=(--users 300 --user_seed "$(drawn_seed 0 "$regime")")
+    mkdir -p "$data" && python3 scripts/movielens.py "$movielens" "$data/train.csv" \
+      --user_offset $((100 * $(drawn_seed 0 "$regime"))) "${sample[@]}" >&2  # 10,000 K
   elif [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
     base=${regime%%.*}

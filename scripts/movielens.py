@@ -19,16 +19,20 @@ Each rating becomes one row:
 --user_offset N adds N to every user id: the same log with other users in the validation
 and test roles (lti picks a user's role by a hash of the id), for more than one draw of test
 users from one real log.
+--users N keeps N of the log's users, drawn at random with --user_seed S (all their ratings):
+a small real ratings log, of the size the smallest logs lti is meant for.
 A user's rows are written in time order, so that rows of one hour keep their order in seconds
 when lti sorts the history (SPEC 3.2).
 
 usage: movielens.py MOVIELENS-DIR OUT.csv [--behavior none|rating] [--user_offset N]
+                     [--users N --user_seed S]
 """
 import argparse
 import csv
 import datetime
 import math
 import os
+import random
 import sys
 
 STARS_TO_BEHAVIOR = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4}  # --behavior rating, stars rounded up
@@ -81,6 +85,8 @@ def options(argv):
     parser.add_argument("out", metavar="OUT.csv")
     parser.add_argument("--behavior", choices=("none", "rating"), default="none")
     parser.add_argument("--user_offset", type=int, default=0)
+    parser.add_argument("--users", type=int, default=0, help="keep this many users (0: all)")
+    parser.add_argument("--user_seed", type=int, default=0)
     return parser.parse_args(argv[1:])
 
 
@@ -93,6 +99,12 @@ def main(argv):
         category, ratings = read_grouplens(folder)
     else:
         sys.exit(f"{folder}: neither ml-100k.inter (RecBole) nor ratings.csv (GroupLens)")
+    if args.users > 0:
+        everyone = sorted({r[0] for r in ratings})
+        if args.users > len(everyone):
+            sys.exit(f"--users {args.users}: the log has {len(everyone)} users")
+        kept = set(random.Random(args.user_seed).sample(everyone, args.users))
+        ratings = [r for r in ratings if r[0] in kept]
     rows = []
     for user, stamp, film, stars, where in ratings:
         if film not in category:
