@@ -144,10 +144,11 @@ for regime in "${regimes[@]}"; do
   # shellcheck disable=SC2046
   if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[1-4] ]]; then
     movielens=$(movielens_folder "$regime")
+    draw_seed=$(drawn_seed 0 "$regime")  # 100 K for draw K
     sample=()  # m3, m4: 300 of the log's users, other ones in each draw
-    [[ ${regime%%.*} == m[34] ]] && sample=(--users 300 --user_seed "$(drawn_seed 0 "$regime")")
+    [[ ${regime%%.*} == m[34] ]] && sample=(--users 300 --user_seed "$draw_seed")
     mkdir -p "$data" && python3 scripts/movielens.py "$movielens" "$data/train.csv" \
-      --user_offset $((100 * $(drawn_seed 0 "$regime"))) "${sample[@]}" >&2  # 10,000 K
+      --user_offset $((100 * draw_seed)) "${sample[@]}" >&2  # 10,000 K
   elif [ ! -f "$data/train.csv" ]; then
     "$LTI" synth -o "$data/train.csv" $(synth_flags "$regime") >/dev/null 2>&1
     base=${regime%%.*}
