@@ -10,7 +10,12 @@ as lti train keeps it). lti train's rule is early_stop.h's; this is its twin.
   scripts/replay-early-stop.py MODEL_DIR...   # folders of lti train (their model.json)
 
 Patience is the run's patience in epochs for its steps an epoch at the default --patience 5
-and --patience_steps 30, whatever the run itself used. A run that ended before a rule would
+and --patience_steps 30, whatever the run itself used; a window of N steps scores each epoch
+by the mean validation MRR of the epochs of N steps ending with it (--best_window_steps), and
+the kept epoch's own MRR is shown. Runs trained with --trace_test_users recorded their test
+users' figures at every epoch: for those the table shows what each rule's kept epoch scores,
+and a second table pools the runs' test users (a run that had not stopped under a rule counts
+with the best epoch of its curve, and is counted under "runs not stopped"). A run that ended before a rule would
 stop shows "-" (it had not stopped yet when the curve ends).
 """
 import json
@@ -30,47 +35,85 @@ def slope(values, window):
     return sxy / sxx
 
 
-def replay(mrr, patience, trend_window):
-    """(stop epoch or None, kept epoch), both 1-based, for patience plus a trend window."""
+def replay(mrr, patience, trend_window, best_window=1):
+    """(stop epoch or None, kept epoch), both 1-based, for patience plus a trend window, each
+    epoch scored by the mean MRR of the best_window epochs ending with it (early_stop.h)."""
     best, best_epoch = -1.0, 0
-    for i, value in enumerate(mrr):
-        if value > best:
-            best, best_epoch = value, i + 1
+    for i in range(len(mrr)):
         seen = mrr[: i + 1]
+        window = seen[-max(best_window, 1):]
+        score = sum(window) / len(window)
+        if score > best:
+            best, best_epoch = score, i + 1
         if i + 1 - best_epoch >= patience and (trend_window == 0 or slope(seen, trend_window) <= 0):
             return i + 1, best_epoch
     return None, best_epoch
 
 
+def read_run(folder):
+    """(epochs of model.json, test users traced or 0) of a folder of lti train."""
+    path = os.path.join(folder, "model.json")
+    try:
+        with open(path) as f:
+            j = json.load(f)
+        epochs = j["epochs"]
+    except (OSError, KeyError, ValueError) as e:
+        sys.exit(f"{path}: {e}")
+    if not epochs:
+        sys.exit(f"{path}: no epoch was completed")
+    traced = j.get("users", {}).get("test_traced", 0) if "test_mrr" in epochs[0] else 0
+    return epochs, traced
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    factors = [0, 2, 3, 4]
-    header = ["run", "epochs", "patience"] + [
-        "patience alone" if f == 0 else f"trend over {f}x" for f in factors
+    # (trend factor, --best_window_steps): the rules before (0, 0) and (3, 0), the defaults
+    # (3, 10), and others
+    rules = [(0, 0), (3, 0), (0, 10), (3, 10), (0, 20), (3, 20)]
+    names = [
+        ("patience alone" if f == 0 else f"trend over {f}x") + (f", window {w} steps" if w else "")
+        for f, w in rules
     ]
     rows = []
+    pooled = [[0, 0.0, 0.0, 0.0, 0.0, 0] for _ in rules]  # users, sums of 4 figures, unstopped
     for folder in sys.argv[1:]:
-        path = os.path.join(folder, "model.json")
-        try:
-            with open(path) as f:
-                epochs = json.load(f)["epochs"]
-        except (OSError, KeyError, ValueError) as e:
-            sys.exit(f"{path}: {e}")
-        if not epochs:
-            sys.exit(f"{path}: no epoch was completed")
+        epochs, traced = read_run(folder)
         mrr = [e["val_mrr"] for e in epochs]
         steps = max(epochs[0]["steps"], 1)
         patience = max(5, -(-30 // steps))
         cells = []
-        for factor in factors:
-            stop, kept = replay(mrr, patience, factor * patience)
-            cells.append(f"{stop or '-'} ({kept}, {mrr[kept - 1]:.3f})")
+        for r, (factor, window_steps) in enumerate(rules):
+            window = max(1, -(-window_steps // steps))
+            stop, kept = replay(mrr, patience, factor * patience, window)
+            cell = f"{stop or '-'} ({kept}, {mrr[kept - 1]:.3f})"
+            if traced:
+                e = epochs[kept - 1]
+                cell += f" {e['test_recall_at_10']:.3f} / {e['test_mrr']:.3f}"
+                p = pooled[r]
+                p[0] += traced
+                for i, key in enumerate(["test_recall_at_10", "test_mrr",
+                                         "test_pooling_recall_at_10", "test_pooling_mrr"]):
+                    p[1 + i] += traced * e[key]
+                p[5] += stop is None
+            cells.append(cell)
         name = os.path.basename(os.path.normpath(folder))
         rows.append(f"| {name} | {len(mrr)} | {patience} | " + " | ".join(cells) + " |")
+    header = ["run", "epochs", "patience"] + names
+    print("Stop epoch (kept epoch, its validation MRR)"
+          + (", and its test users' Recall@10 / MRR (--trace_test_users)" if pooled[0][0] else "")
+          + ":\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     print("\n".join(rows))
+    if pooled[0][0]:
+        print("\nThe traced runs' test users together (the kept epochs' figures):\n")
+        print("| rule | users | model R@10 / MRR | mean pooling | model x pooling | runs not stopped |")
+        print("|---|---|---|---|---|---|")
+        for name, (users, r10, m, pr10, pm, unstopped) in zip(names, pooled):
+            r10, m, pr10, pm = (x / users for x in (r10, m, pr10, pm))
+            print(f"| {name} | {users} | {r10:.3f} / {m:.3f} | {pr10:.3f} / {pm:.3f} | "
+                  f"{r10 / pr10:.2f} / {m / pm:.2f} | {unstopped} |")
 
 
 if __name__ == "__main__":

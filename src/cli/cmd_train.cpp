@@ -74,6 +74,13 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "early epoch would stop training half way")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--best_window_steps", t.best_window_steps,
+                  "Keep the epoch whose validation MRR averaged over the epochs of about this "
+                  "many optimiser steps ending with it is the best, and count patience from it "
+                  "(0 = the epoch's own MRR): with a few dozen validation users the best single "
+                  "epoch of a long run is often a lucky one")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch_size", t.batch_size,
                   "Users per batch (for --loss softmax also the candidates each long vector is "
                   "ranked among)")
@@ -239,6 +246,11 @@ void add_train_command(CLI::App& app, Action& slot) {
   cmd->add_flag("--check_replicas", opt->train.check_replicas,
                 "Distributed training: after every step, verify that all ranks hold identical "
                 "parameters (one small all-reduce per step)");
+  cmd->add_flag("--trace_test_users", opt->train.trace_test_users,
+                "Benchmarks of the stopping rules: also score the test users after every epoch "
+                "and record it in model.json's epochs (scripts/replay-early-stop.py shows what "
+                "each rule's kept epoch scores). It never decides which epoch is kept or when "
+                "training stops");
   cmd->footer(
       "Distributed: run one process per rank with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT "
       "(and LOCAL_RANK) set, as torchrun --no-python, SLURM or a PyTorchJob do, or with "

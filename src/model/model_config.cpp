@@ -103,6 +103,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"patience", patience},
           {"patience_steps", patience_steps},
           {"patience_trend", patience_trend},
+          {"best_window_steps", best_window_steps},
           {"batch_size", batch_size},
           {"sort_window", sort_window},
           {"min_prefix", min_prefix},
@@ -134,6 +135,11 @@ int64_t TrainConfig::patience_epochs(int64_t steps_per_epoch) const {
   if (patience <= 0) return 0;
   const int64_t steps = std::max<int64_t>(steps_per_epoch, 1);
   return std::max(patience, (patience_steps + steps - 1) / steps);
+}
+
+int64_t TrainConfig::best_window_epochs(int64_t steps_per_epoch) const {
+  const int64_t steps = std::max<int64_t>(steps_per_epoch, 1);
+  return std::max<int64_t>(1, (best_window_steps + steps - 1) / steps);
 }
 
 UserRole user_role(uint64_t raw_user_id, double val_fraction, double test_fraction) {

@@ -62,6 +62,7 @@ void Trainer::save(const std::vector<EpochStats>& history, bool best) {
                 {"validation", val_users_.size()},
                 {"validation_one_sitting_moved", val_moved_users_.size()},
                 {"test", test_users_}};
+  if (options_.trace_test_users) j["users"]["test_traced"] = traced_test_users_.size();
   j["epochs_completed"] = history.size();
   j["epochs_planned"] = planned_epochs();
   j["best_epoch"] = best_epoch_;
@@ -135,6 +136,10 @@ std::vector<EpochStats> Trainer::restore() {
     s.real_tokens = e.value("real_tokens", int64_t{0});
     s.padding_tokens = e.value("padding_tokens", int64_t{0});
     s.seconds = e.at("seconds");
+    s.test_recall_at_10 = e.value("test_recall_at_10", -1.0);
+    s.test_mrr = e.value("test_mrr", -1.0);
+    s.test_pooling_recall_at_10 = e.value("test_pooling_recall_at_10", -1.0);
+    s.test_pooling_mrr = e.value("test_pooling_mrr", -1.0);
     s.usage = ExpertUsage::from_json(e.at("expert_usage"));
     history.push_back(s);
   }
@@ -142,9 +147,14 @@ std::vector<EpochStats> Trainer::restore() {
   // came back with the weights.
   if (!history.empty()) model_->moe_layer->set_next_load(history.back().usage.share);
   best_epoch_ = j.value("best_epoch", static_cast<int64_t>(history.size()));
-  best_mrr_ = best_epoch_ > 0 && best_epoch_ <= static_cast<int64_t>(history.size())
-                  ? history[static_cast<size_t>(best_epoch_ - 1)].val_mrr
-                  : -1;
+  if (best_epoch_ > 0 && best_epoch_ <= static_cast<int64_t>(history.size())) {
+    std::vector<double> val_mrr;
+    for (int64_t e = 0; e < best_epoch_; ++e)
+      val_mrr.push_back(history[static_cast<size_t>(e)].val_mrr);
+    best_score_ = early_stop().score(val_mrr);
+  } else {
+    best_score_ = -1;
+  }
   spdlog::info("resuming after epoch {} from '{}' (best so far: epoch {})", history.size(), from,
                best_epoch_);
   return history;

@@ -24,6 +24,24 @@ double recent_slope(const std::vector<double>& values, int64_t window) {
   return sxy / sxx;
 }
 
+double trailing_mean(const std::vector<double>& values, int64_t window) {
+  const size_t n =
+      std::min<size_t>(values.size(), static_cast<size_t>(std::max<int64_t>(window, 1)));
+  if (n == 0) return 0;
+  double sum = 0;
+  for (size_t i = values.size() - n; i < values.size(); ++i) sum += values[i];
+  return sum / static_cast<double>(n);
+}
+
+double EarlyStop::score(const std::vector<double>& val_mrr) const {
+  return trailing_mean(val_mrr, best_window);
+}
+
+std::string EarlyStop::score_name() const {
+  return best_window > 1 ? fmt::format("validation MRR over {} epochs", best_window)
+                         : std::string("validation MRR");
+}
+
 bool EarlyStop::should_stop(const std::vector<double>& val_mrr, int64_t best_epoch) const {
   if (patience <= 0) return false;
   const auto epochs = static_cast<int64_t>(val_mrr.size());
@@ -32,9 +50,11 @@ bool EarlyStop::should_stop(const std::vector<double>& val_mrr, int64_t best_epo
 }
 
 std::string EarlyStop::describe() const {
-  if (patience <= 0) return "no early stop";
+  if (patience <= 0)
+    return best_window > 1 ? "no early stop; the epoch kept has the best " + score_name()
+                           : std::string("no early stop");
   std::string s =
-      fmt::format("early stop after {} epoch(s) without a better validation MRR", patience);
+      fmt::format("early stop after {} epoch(s) without a better {}", patience, score_name());
   if (trend_window > 0)
     s += fmt::format(", once its trend over the last {} epochs no longer rises", trend_window);
   return s;

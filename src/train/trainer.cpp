@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -70,18 +71,25 @@ class Progress {
 }  // namespace
 
 nlohmann::json EpochStats::to_json() const {
-  return {{"epoch", epoch},
-          {"steps", steps},
-          {"loss", loss},
-          {"val_loss", val_loss},
-          {"val_separation", val_separation},
-          {"val_recall_at_10", val_recall_at_10},
-          {"val_mrr", val_mrr},
-          {"tokens_per_s", tokens_per_s},
-          {"real_tokens", real_tokens},
-          {"padding_tokens", padding_tokens},
-          {"seconds", seconds},
-          {"expert_usage", usage.to_json()}};
+  nlohmann::json j = {{"epoch", epoch},
+                      {"steps", steps},
+                      {"loss", loss},
+                      {"val_loss", val_loss},
+                      {"val_separation", val_separation},
+                      {"val_recall_at_10", val_recall_at_10},
+                      {"val_mrr", val_mrr},
+                      {"tokens_per_s", tokens_per_s},
+                      {"real_tokens", real_tokens},
+                      {"padding_tokens", padding_tokens},
+                      {"seconds", seconds},
+                      {"expert_usage", usage.to_json()}};
+  if (test_mrr >= 0) {
+    j["test_recall_at_10"] = test_recall_at_10;
+    j["test_mrr"] = test_mrr;
+    j["test_pooling_recall_at_10"] = test_pooling_recall_at_10;
+    j["test_pooling_mrr"] = test_pooling_mrr;
+  }
+  return j;
 }
 
 std::string EpochStats::summary_line() const {
@@ -122,6 +130,9 @@ Trainer::Trainer(const Ingested& data, TrainOptions options)
     const UserRole role = user_role(data.data.user_raw_id[u], t.val_fraction, t.test_fraction);
     if (role == UserRole::kTest) {
       ++test_users_;
+      if (options_.trace_test_users &&
+          split_user(data.data, data.data.user_rows(u), eval_rule_).trainable())
+        traced_test_users_.push_back(u);
       continue;
     }
     // Validation users are cut as they are scored, training users as they are trained on.
@@ -293,8 +304,10 @@ int64_t Trainer::steps_per_epoch() const {
 }
 
 EarlyStop Trainer::early_stop() const {
-  const int64_t patience = options_.train.patience_epochs(steps_per_epoch());
-  return {patience, patience * std::max<int64_t>(options_.train.patience_trend, 0)};
+  const int64_t steps = steps_per_epoch();
+  const int64_t patience = options_.train.patience_epochs(steps);
+  return {patience, patience * std::max<int64_t>(options_.train.patience_trend, 0),
+          options_.train.best_window_epochs(steps)};
 }
 
 Trainer::GatheredShorts Trainer::gather_short_vectors(const torch::Tensor& short_vec) {
@@ -441,6 +454,24 @@ Trainer::Validation Trainer::validate_average() {
   if (!average_) return validate();
   const WeightAverage::Applied averaged = average_->apply();
   return validate();
+}
+
+void Trainer::trace_test_users(EpochStats& stats) {
+  if (traced_test_users_.size() < 2) return;
+  std::optional<WeightAverage::Applied> averaged;
+  if (average_) averaged.emplace(*average_);
+  // lti eval's model and mean-pooling rows (evaluate()), without its other rows.
+  const PairVectors towers =
+      encode_pairs(*model_, data_.data, traced_test_users_, 0, device_, false, eval_rule_);
+  const RetrievalMetrics model = retrieval_metrics(towers.long_vec, towers.short_vec);
+  const PairVectors pooled =
+      encode_pairs(*model_, data_.data, traced_test_users_, 0, device_, true, eval_rule_);
+  const RetrievalMetrics pooling = retrieval_metrics(pooled.long_vec, pooled.short_vec);
+  model_->train(true);
+  stats.test_recall_at_10 = model.recall_at_10;
+  stats.test_mrr = model.mrr;
+  stats.test_pooling_recall_at_10 = pooling.recall_at_10;
+  stats.test_pooling_mrr = pooling.mrr;
 }
 
 std::vector<double> Trainer::first_step_losses(int64_t steps) {
@@ -609,28 +640,34 @@ std::vector<EpochStats> Trainer::run() {
       stats.val_separation = v.separation;
       stats.val_recall_at_10 = v.recall_at_10;
       stats.val_mrr = v.mrr;
-      stats.seconds = seconds_since(start);
+      stats.seconds = seconds_since(start);  // without the trace below, as without the option
+      if (options_.trace_test_users) trace_test_users(stats);
+      val_mrr.push_back(stats.val_mrr);
       // Without validation users every epoch counts as the best: the last one is kept.
-      const bool best = scored_validation_users() < 2 || stats.val_mrr > best_mrr_;
+      const double score = early_stop.score(val_mrr);
+      const bool best = scored_validation_users() < 2 || score > best_score_;
       if (best) {
         best_epoch_ = epoch;
-        best_mrr_ = stats.val_mrr;
+        best_score_ = score;
       }
       history.push_back(stats);
-      val_mrr.push_back(stats.val_mrr);
-      spdlog::info("{}{}", stats.summary_line(), best ? " (best so far)" : "");
+      const size_t averaged = std::min(
+          val_mrr.size(), static_cast<size_t>(std::max<int64_t>(early_stop.best_window, 1)));
+      spdlog::info("{}{}", stats.summary_line(),
+                   !best ? std::string()
+                   : averaged > 1
+                       ? fmt::format(" (best so far: {:.4f} over {} epochs)", score, averaged)
+                       : std::string(" (best so far)"));
       save(history, best);
       stop = early_stop.should_stop(val_mrr, best_epoch_) && epoch < epochs;
       if (stop)
-        spdlog::info(
-            "early stop: {} epoch(s) without a better validation MRR than epoch {} "
-            "({:.4f}){}",
-            epoch - best_epoch_, best_epoch_, best_mrr_,
-            early_stop.trend_window > 0 ? ", and " + early_stop.trend(val_mrr) : "");
+        spdlog::info("early stop: {} epoch(s) without a better {} than epoch {} ({:.4f}){}",
+                     epoch - best_epoch_, early_stop.score_name(), best_epoch_, best_score_,
+                     early_stop.trend_window > 0 ? ", and " + early_stop.trend(val_mrr) : "");
       else if (early_stop.patience > 0 && epoch - best_epoch_ == early_stop.patience &&
                epoch < epochs)
-        spdlog::info("{} epoch(s) without a better validation MRR, but {}: training goes on",
-                     early_stop.patience, early_stop.trend(val_mrr));
+        spdlog::info("{} epoch(s) without a better {}, but {}: training goes on",
+                     early_stop.patience, early_stop.score_name(), early_stop.trend(val_mrr));
     } else {
       history.push_back(stats);
     }

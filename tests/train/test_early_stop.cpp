@@ -67,5 +67,47 @@ TEST(EarlyStop, PatienceZeroNeverStops) {
             "its trend over the last 2 epochs is -0.1000 an epoch");
 }
 
+TEST(TrailingMean, IsTheMeanOfTheLastWindow) {
+  EXPECT_DOUBLE_EQ(trailing_mean({1, 2, 3, 6}, 2), 4.5);
+  EXPECT_DOUBLE_EQ(trailing_mean({1, 2, 3, 6}, 1), 6.0);
+  // Fewer values than the window: the mean of them all.
+  EXPECT_DOUBLE_EQ(trailing_mean({1, 2}, 5), 1.5);
+  // A window below 1 counts as 1; nothing to average is 0.
+  EXPECT_DOUBLE_EQ(trailing_mean({1, 2}, 0), 2.0);
+  EXPECT_DOUBLE_EQ(trailing_mean({}, 3), 0.0);
+}
+
+// Epoch 4 is one lucky epoch among poorer neighbours; epochs 6-8 are steadily good.
+const std::vector<double> kLuckyThenSteady = {0.10, 0.15, 0.12, 0.30, 0.14, 0.24, 0.25, 0.26, 0.20};
+
+// The epoch run() keeps: the first with the best score of the epochs up to it.
+int64_t kept_epoch(const EarlyStop& rule, const std::vector<double>& val_mrr) {
+  int64_t best = 0;
+  double best_score = -1;
+  for (size_t e = 1; e <= val_mrr.size(); ++e) {
+    const double score = rule.score({val_mrr.begin(), val_mrr.begin() + static_cast<long>(e)});
+    if (score > best_score) {
+      best_score = score;
+      best = static_cast<int64_t>(e);
+    }
+  }
+  return best;
+}
+
+TEST(EarlyStop, AWindowKeepsASteadyEpochOverALuckyOne) {
+  const EarlyStop own{5, 0, 1}, window{5, 0, 3};
+  EXPECT_DOUBLE_EQ(own.score(kLuckyThenSteady), 0.20);
+  EXPECT_NEAR(window.score(kLuckyThenSteady), (0.25 + 0.26 + 0.20) / 3, 1e-12);
+  EXPECT_EQ(kept_epoch(own, kLuckyThenSteady), 4);
+  // Epoch 4's window is 0.12, 0.30, 0.14 (0.187); epoch 8's is 0.24, 0.25, 0.26 (0.25).
+  EXPECT_EQ(kept_epoch(window, kLuckyThenSteady), 8);
+  EXPECT_EQ(own.score_name(), "validation MRR");
+  EXPECT_EQ(window.score_name(), "validation MRR over 3 epochs");
+  EXPECT_NE(window.describe().find("without a better validation MRR over 3 epochs"),
+            std::string::npos);
+  EXPECT_EQ((EarlyStop{0, 0, 3}.describe()),
+            "no early stop; the epoch kept has the best validation MRR over 3 epochs");
+}
+
 }  // namespace
 }  // namespace lti

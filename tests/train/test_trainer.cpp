@@ -304,7 +304,9 @@ TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
   TrainOptions wrecking = test::tiny_train_options(dir.file("model"), 10);
   wrecking.resume = true;
   wrecking.train.lr = 0.5;
-  // One epoch of patience, but patience_steps asks for two epochs' steps.
+  // One epoch of patience, but patience_steps asks for two epochs' steps; each epoch scored by
+  // its own MRR.
+  wrecking.train.best_window_steps = 0;
   wrecking.train.patience = 1;
   wrecking.train.patience_steps = 2 * Trainer(data, wrecking).steps_per_epoch();
   Trainer trainer(data, wrecking);
@@ -330,6 +332,90 @@ TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
                                     static_cast<int>(wrecking.train.min_gap_hours), "test"));
   EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
               history[static_cast<size_t>(best - 1)].val_mrr, 1e-6);
+}
+
+TEST(Trainer, KeepsTheEpochThatEndsTheBestWindowOfEpochs) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 240, 24000);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 4);
+  o.train.patience = 0;
+  o.train.lr = 2e-2;  // a curve that moves, so that the window and a single epoch disagree
+  Trainer probe(data, o);
+  o.train.best_window_steps = 3 * probe.steps_per_epoch();
+  Trainer trainer(data, o);
+  EXPECT_EQ(trainer.early_stop().best_window, 3);
+  const auto history = trainer.run();
+  ASSERT_EQ(history.size(), 4u);
+  // The epoch kept is the first with the best mean MRR of the three epochs ending with it
+  // (fewer at the start).
+  int64_t expected = 0;
+  double best = -1;
+  for (size_t e = 1; e <= history.size(); ++e) {
+    double sum = 0;
+    const size_t first = e >= 3 ? e - 3 : 0;
+    for (size_t i = first; i < e; ++i) sum += history[i].val_mrr;
+    if (sum / static_cast<double>(e - first) > best) {
+      best = sum / static_cast<double>(e - first);
+      expected = static_cast<int64_t>(e);
+    }
+  }
+  // This run's curve tells the two rules apart: its best single epoch is another one.
+  int64_t best_alone = 1;
+  for (size_t e = 1; e < history.size(); ++e)
+    if (history[e].val_mrr > history[static_cast<size_t>(best_alone - 1)].val_mrr)
+      best_alone = static_cast<int64_t>(e + 1);
+  ASSERT_NE(best_alone, expected);
+  EXPECT_EQ(trainer.best_epoch(), expected);
+  EXPECT_EQ(read_model_json(dir.file("model")).at("best_epoch"), expected);
+  // The save dir holds that epoch's weights: they score its own MRR again.
+  auto kept = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
+  const PairVectors pairs = encode_pairs(
+      *kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false,
+      SplitRule::named(o.train.eval_split, static_cast<int>(o.train.min_gap_hours), "test"));
+  EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
+              history[static_cast<size_t>(expected - 1)].val_mrr, 1e-6);
+}
+
+TEST(Trainer, TracedTestUsersScoreAsLtiEvalScoresThemAndChangeNothing) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 240, 24000);
+  TrainOptions plain = test::tiny_train_options(dir.file("plain"), 3);
+  plain.train.test_fraction = 0.2;
+  TrainOptions traced = plain;
+  traced.save_dir = dir.file("traced");
+  traced.trace_test_users = true;
+  const auto untraced_history = Trainer(data, plain).run();
+  Trainer trainer(data, traced);
+  const auto history = trainer.run();
+  // Training, validation and the epoch kept are the same as without the trace.
+  ASSERT_EQ(history.size(), untraced_history.size());
+  for (size_t e = 0; e < history.size(); ++e) {
+    EXPECT_EQ(history[e].loss, untraced_history[e].loss) << "epoch " << e + 1;
+    EXPECT_EQ(history[e].val_mrr, untraced_history[e].val_mrr) << "epoch " << e + 1;
+    EXPECT_LT(untraced_history[e].test_mrr, 0) << "not traced";
+    EXPECT_GT(history[e].test_mrr, 0) << "epoch " << e + 1;
+  }
+  const auto json = read_model_json(dir.file("traced"));
+  EXPECT_EQ(read_model_json(dir.file("plain")).at("best_epoch"), json.at("best_epoch"));
+  EXPECT_FALSE(read_model_json(dir.file("plain")).at("epochs")[0].contains("test_mrr"));
+  // The kept epoch's trace is what lti eval gives for the save dir's model on the test users.
+  std::vector<size_t> test_users;
+  for (size_t u = 0; u < data.data.num_users(); ++u)
+    if (user_role(data.data.user_raw_id[u], plain.train.val_fraction, plain.train.test_fraction) ==
+        UserRole::kTest)
+      test_users.push_back(u);
+  auto kept = load_trained_model(dir.file("traced"), torch::kCPU, nullptr);
+  const EvalResult eval = evaluate(
+      *kept, data.data, test_users, 0, torch::kCPU,
+      SplitRule::named(plain.train.eval_split, static_cast<int>(plain.train.min_gap_hours), "t"));
+  ASSERT_GE(eval.model.users, 10u);
+  EXPECT_EQ(json.at("users").at("test_traced"), eval.model.users);
+  const auto& epoch = json.at("epochs")[json.at("best_epoch").get<size_t>() - 1];
+  EXPECT_NEAR(epoch.at("test_mrr").get<double>(), eval.model.mrr, 1e-6);
+  EXPECT_NEAR(epoch.at("test_recall_at_10").get<double>(), eval.model.recall_at_10, 1e-6);
+  EXPECT_NEAR(epoch.at("test_pooling_mrr").get<double>(), eval.mean_pooling.mrr, 1e-6);
+  EXPECT_NEAR(epoch.at("test_pooling_recall_at_10").get<double>(), eval.mean_pooling.recall_at_10,
+              1e-6);
 }
 
 TEST(Trainer, AutomaticEpochsGiveAtLeastMinStepsWithinBounds) {
@@ -359,6 +445,17 @@ TEST(Trainer, PatienceCountsEpochsAndAtLeastPatienceSteps) {
   t.patience = 0;
   t.patience_steps = 50;
   EXPECT_EQ(t.patience_epochs(1), 0);  // 0 = never stop early, whatever the steps
+}
+
+TEST(Trainer, TheKeepWindowCoversBestWindowStepsOfEpochs) {
+  TrainConfig t;
+  t.best_window_steps = 10;
+  EXPECT_EQ(t.best_window_epochs(2), 5);    // 300 users: two steps an epoch
+  EXPECT_EQ(t.best_window_epochs(4), 3);    // rounded up
+  EXPECT_EQ(t.best_window_epochs(600), 1);  // large logs: the epoch alone
+  EXPECT_EQ(t.best_window_epochs(0), 10);   // no steps counts as one
+  t.best_window_steps = 0;
+  EXPECT_EQ(t.best_window_epochs(2), 1);  // 0 = the epoch's own MRR
 }
 
 TEST(Trainer, TestAndValidationUsersAreDisjointAndStableAcrossRunsAndSeeds) {

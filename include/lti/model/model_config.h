@@ -68,6 +68,11 @@ struct TrainConfig {
   // stopped training half way; where the MRR has levelled off it adds nothing. 0 = patience
   // alone (the rule before; docs/quality.md, "When training stops").
   int64_t patience_trend = 3;
+  // Which epoch is kept: the one whose validation MRR, averaged over the epochs of about this
+  // many optimiser steps ending with it, is the best (and patience counts from it). With a
+  // few dozen validation users one epoch's MRR is partly luck, and the best single epoch of a
+  // long run is often a lucky one (early_stop.h). 0 = the epoch's own MRR (the rule before).
+  int64_t best_window_steps = 10;
   int64_t batch_size = 128;
   // Length bucketing across batches (batch_sampler.h): batches per window in which users are
   // sorted by length; 0 = random batches. Off by default: negatives of similar length cost
@@ -131,6 +136,9 @@ struct TrainConfig {
   // The epochs without a better validation MRR after which training stops (0 = never):
   // `patience`, or more where patience_steps needs them.
   int64_t patience_epochs(int64_t steps_per_epoch) const;
+  // The epochs whose mean validation MRR scores an epoch: enough for best_window_steps, at
+  // least 1.
+  int64_t best_window_epochs(int64_t steps_per_epoch) const;
 };
 
 // A user's role, from a hash of the raw user id alone, so that it does not depend on row order,

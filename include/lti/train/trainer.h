@@ -40,6 +40,10 @@ struct EpochStats {
   int64_t real_tokens = 0, padding_tokens = 0;
   double seconds = 0;
   ExpertUsage usage;
+  // --trace_test_users only (else -1): the test users' Recall@10 and MRR as `lti eval` gives
+  // them for this epoch's weights, the model's and mean pooling's. Recorded, never used.
+  double test_recall_at_10 = -1, test_mrr = -1, test_pooling_recall_at_10 = -1,
+         test_pooling_mrr = -1;
 
   nlohmann::json to_json() const;
   std::string summary_line() const;
@@ -58,6 +62,11 @@ struct TrainOptions {
   // validates and writes the model.
   std::shared_ptr<ProcessGroup> process_group;
   bool check_replicas = false;  // after every step, verify all ranks hold identical parameters
+  // For benchmarks of the stopping rules: score the test users after every epoch too and
+  // record it in model.json's epochs, so that scripts/replay-early-stop.py can show what any
+  // rule's kept epoch scores from one run. It never decides which epoch is kept or when
+  // training stops.
+  bool trace_test_users = false;
 };
 
 class Trainer {
@@ -86,8 +95,9 @@ class Trainer {
   // Optimiser steps of one epoch, and the epochs this run trains in all.
   int64_t steps_per_epoch() const;
   int64_t planned_epochs() const { return options_.train.resolved_epochs(steps_per_epoch()); }
-  // When this run stops early: TrainConfig::patience_epochs for its epochs' steps, and a trend
-  // window of patience_trend times as many epochs.
+  // When this run stops early and which epoch it keeps: TrainConfig::patience_epochs for its
+  // epochs' steps, a trend window of patience_trend times as many epochs, and
+  // TrainConfig::best_window_epochs.
   EarlyStop early_stop() const;
 
   // Validation figures of the model as it is now (eval mode).
@@ -97,6 +107,8 @@ class Trainer {
   Validation validate();
   // The same of the weights the run keeps: their average with --ema_steps, else validate().
   Validation validate_average();
+  // The test users' figures of the weights the run keeps (--trace_test_users), into `stats`.
+  void trace_test_users(EpochStats& stats);
   const std::vector<size_t>& validation_user_indices() const { return val_users_; }
 
   // Training steps of one epoch; exposed for tests that check determinism step by step.
@@ -159,10 +171,11 @@ class Trainer {
   std::vector<size_t> train_users_, val_users_;
   std::vector<size_t> val_moved_users_;  // in one sitting, scored moved (--val_one_sitting)
   size_t test_users_ = 0;  // never trained on nor scored here: `lti eval` reports on them
+  std::vector<size_t> traced_test_users_;  // those the eval split cuts, --trace_test_users only
   SplitRule train_rule_, eval_rule_;
   nlohmann::json data_summary_;  // written into model.json at every save
   int64_t best_epoch_ = 0;
-  double best_mrr_ = -1;
+  double best_score_ = -1;  // EarlyStop::score of best_epoch_
   bool encoders_saved_ = false;
   bool nothing_to_do_ = false;
   Interruption interrupted_;
