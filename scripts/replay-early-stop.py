@@ -12,10 +12,12 @@ as lti train keeps it). lti train's rule is early_stop.h's; this is its twin.
 Patience is the run's patience in epochs for its steps an epoch at the default --patience 5
 and --patience_steps 30, whatever the run itself used; a window of N steps scores each epoch
 by the mean validation MRR of the epochs of N steps ending with it (--best_window_steps), and
-the kept epoch's own MRR is shown. Runs trained with --trace_test_users recorded their test
+the kept epoch's own MRR is shown; "from N validation users" applies the trend only where
+that many are scored (--patience_trend_users). Runs trained with --trace_test_users recorded their test
 users' figures at every epoch: for those the table shows what each rule's kept epoch scores,
 and a second table pools the runs' test users (a run that had not stopped under a rule counts
-with the best epoch of its curve, and is counted under "runs not stopped"). A run that ended before a rule would
+with the best epoch of its curve, and is counted under "runs not stopped"), with the minutes
+of the epochs each rule trains (model.json's seconds: training and validation, not the trace). A run that ended before a rule would
 stop shows "-" (it had not stopped yet when the curve ends).
 """
 import json
@@ -61,31 +63,37 @@ def read_run(folder):
         sys.exit(f"{path}: {e}")
     if not epochs:
         sys.exit(f"{path}: no epoch was completed")
-    traced = j.get("users", {}).get("test_traced", 0) if "test_mrr" in epochs[0] else 0
-    return epochs, traced
+    users = j.get("users", {})
+    traced = users.get("test_traced", 0) if "test_mrr" in epochs[0] else 0
+    validation = users.get("validation", 0) + users.get("validation_one_sitting_moved", 0)
+    return epochs, traced, validation
 
 
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    # (trend factor, --best_window_steps): the rules before (0, 0) and (3, 0), the defaults
-    # (3, 10), and others
-    rules = [(0, 0), (3, 0), (0, 10), (3, 10), (0, 20), (3, 20)]
+    # (trend factor, --best_window_steps, --patience_trend_users): the rules before (0, 0, 0)
+    # and (3, 0, 0), and others
+    rules = [(0, 0, 0), (3, 0, 0), (3, 0, 50), (0, 10, 0), (3, 10, 0), (3, 10, 50)]
     names = [
-        ("patience alone" if f == 0 else f"trend over {f}x") + (f", window {w} steps" if w else "")
-        for f, w in rules
+        ("patience alone" if f == 0 else f"trend over {f}x")
+        + (f" from {u} validation users" if f and u else "")
+        + (f", window {w} steps" if w else "")
+        for f, w, u in rules
     ]
     rows = []
-    pooled = [[0, 0.0, 0.0, 0.0, 0.0, 0] for _ in rules]  # users, sums of 4 figures, unstopped
+    # users, sums of 4 figures, runs not stopped, seconds of the epochs trained
+    pooled = [[0, 0.0, 0.0, 0.0, 0.0, 0, 0.0] for _ in rules]
     for folder in sys.argv[1:]:
-        epochs, traced = read_run(folder)
+        epochs, traced, validation = read_run(folder)
         mrr = [e["val_mrr"] for e in epochs]
         steps = max(epochs[0]["steps"], 1)
         patience = max(5, -(-30 // steps))
         cells = []
-        for r, (factor, window_steps) in enumerate(rules):
+        for r, (factor, window_steps, min_users) in enumerate(rules):
             window = max(1, -(-window_steps // steps))
-            stop, kept = replay(mrr, patience, factor * patience, window)
+            trend = factor * patience if validation >= min_users else 0
+            stop, kept = replay(mrr, patience, trend, window)
             cell = f"{stop or '-'} ({kept}, {mrr[kept - 1]:.3f})"
             if traced:
                 e = epochs[kept - 1]
@@ -96,10 +104,12 @@ def main():
                                          "test_pooling_recall_at_10", "test_pooling_mrr"]):
                     p[1 + i] += traced * e[key]
                 p[5] += stop is None
+                p[6] += sum(e["seconds"] for e in epochs[: stop or len(epochs)])
             cells.append(cell)
         name = os.path.basename(os.path.normpath(folder))
-        rows.append(f"| {name} | {len(mrr)} | {patience} | " + " | ".join(cells) + " |")
-    header = ["run", "epochs", "patience"] + names
+        rows.append(f"| {name} | {len(mrr)} | {validation} | {patience} | "
+                    + " | ".join(cells) + " |")
+    header = ["run", "epochs", "validation users", "patience"] + names
     print("Stop epoch (kept epoch, its validation MRR)"
           + (", and its test users' Recall@10 / MRR (--trace_test_users)" if pooled[0][0] else "")
           + ":\n")
@@ -108,12 +118,13 @@ def main():
     print("\n".join(rows))
     if pooled[0][0]:
         print("\nThe traced runs' test users together (the kept epochs' figures):\n")
-        print("| rule | users | model R@10 / MRR | mean pooling | model x pooling | runs not stopped |")
-        print("|---|---|---|---|---|---|")
-        for name, (users, r10, m, pr10, pm, unstopped) in zip(names, pooled):
+        print("| rule | users | model R@10 / MRR | mean pooling | model x pooling | "
+              "runs not stopped | epochs' minutes |")
+        print("|---|---|---|---|---|---|---|")
+        for name, (users, r10, m, pr10, pm, unstopped, seconds) in zip(names, pooled):
             r10, m, pr10, pm = (x / users for x in (r10, m, pr10, pm))
             print(f"| {name} | {users} | {r10:.3f} / {m:.3f} | {pr10:.3f} / {pm:.3f} | "
-                  f"{r10 / pr10:.2f} / {m / pm:.2f} | {unstopped} |")
+                  f"{r10 / pr10:.2f} / {m / pm:.2f} | {unstopped} | {seconds / 60:.1f} |")
 
 
 if __name__ == "__main__":

@@ -74,11 +74,17 @@ void add_train_command(CLI::App& app, Action& slot) {
                   "early epoch would stop training half way")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--patience_trend_users", t.patience_trend_users,
+                  "... where at least this many validation users are scored (patience alone "
+                  "with fewer: a few dozen users make one epoch's MRR move by more than the "
+                  "trend gains, and going on only gives a lucky epoch more chances)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--best_window_steps", t.best_window_steps,
                   "Keep the epoch whose validation MRR averaged over the epochs of about this "
                   "many optimiser steps ending with it is the best, and count patience from it "
-                  "(0 = the epoch's own MRR): with a few dozen validation users the best single "
-                  "epoch of a long run is often a lucky one")
+                  "(0 = the epoch's own MRR; 10 kept no better epochs on small logs, "
+                  "docs/quality.md)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--batch_size", t.batch_size,

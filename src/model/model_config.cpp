@@ -103,6 +103,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"patience", patience},
           {"patience_steps", patience_steps},
           {"patience_trend", patience_trend},
+          {"patience_trend_users", patience_trend_users},
           {"best_window_steps", best_window_steps},
           {"batch_size", batch_size},
           {"sort_window", sort_window},

@@ -306,7 +306,9 @@ int64_t Trainer::steps_per_epoch() const {
 EarlyStop Trainer::early_stop() const {
   const int64_t steps = steps_per_epoch();
   const int64_t patience = options_.train.patience_epochs(steps);
-  return {patience, patience * std::max<int64_t>(options_.train.patience_trend, 0),
+  const bool trend = scored_validation_users() >=
+                     static_cast<size_t>(std::max<int64_t>(options_.train.patience_trend_users, 0));
+  return {patience, trend ? patience * std::max<int64_t>(options_.train.patience_trend, 0) : 0,
           options_.train.best_window_epochs(steps)};
 }
 
@@ -524,6 +526,12 @@ std::vector<EpochStats> Trainer::run() {
         scored_validation_users(), 1.0 / static_cast<double>(scored_validation_users()));
   const int64_t epochs = planned_epochs();
   const EarlyStop early_stop = this->early_stop();
+  if (leader() && early_stop.patience > 0 && early_stop.trend_window == 0 &&
+      options_.train.patience_trend > 0)
+    spdlog::info(
+        "early stop on patience alone: {} validation users are fewer than the {} the trend "
+        "rule needs (--patience_trend_users)",
+        scored_validation_users(), options_.train.patience_trend_users);
   spdlog::info("{} epoch(s) of {} step(s){}, {} loss, batch {}, lr {}, balance {}; {}", epochs,
                steps_per_epoch(),
                options_.train.epochs == 0

@@ -418,6 +418,26 @@ TEST(Trainer, TracedTestUsersScoreAsLtiEvalScoresThemAndChangeNothing) {
               1e-6);
 }
 
+TEST(Trainer, TheTrendRuleNeedsPatienceTrendUsersValidationUsers) {
+  test::TempDir dir;
+  const Ingested data = test::planted_data(dir, 240, 24000);
+  TrainOptions o = test::tiny_train_options(dir.file("model"), 2);
+  o.train.patience = 5;
+  o.train.patience_trend = 3;
+  Trainer probe(data, o);
+  const auto users = static_cast<int64_t>(probe.scored_validation_users());
+  ASSERT_GE(users, 10);
+  const int64_t patience = probe.early_stop().patience;
+  // As many users as it needs: the trend window; one more than there are: patience alone.
+  o.train.patience_trend_users = users;
+  EXPECT_EQ(Trainer(data, o).early_stop().trend_window, 3 * patience);
+  o.train.patience_trend_users = users + 1;
+  EXPECT_EQ(Trainer(data, o).early_stop().trend_window, 0);
+  EXPECT_EQ(Trainer(data, o).early_stop().patience, patience);
+  o.train.patience_trend_users = 0;
+  EXPECT_EQ(Trainer(data, o).early_stop().trend_window, 3 * patience);
+}
+
 TEST(Trainer, AutomaticEpochsGiveAtLeastMinStepsWithinBounds) {
   TrainConfig t;
   t.epochs = 0;

@@ -9,11 +9,11 @@
 // averages the jumps out (docs/quality.md, "When training stops").
 //
 // The same noise picks the epoch kept: with a few dozen validation users, the best of 60-100
-// epochs' MRRs is often one that a few users made lucky, and the longer a run goes on the
-// likelier such an epoch beats the real best. So an epoch is scored by the mean validation MRR
-// of a short run of epochs ending with it (about 10 optimiser steps' worth), and the kept
-// epoch is the one with the best such score: it must be good with its neighbours, not alone
-// (docs/quality.md, "Which epoch is kept").
+// epochs' MRRs is often one that a few users made lucky. --best_window_steps scores an epoch
+// by the mean validation MRR of a short run of epochs ending with it instead, so that it must
+// be good with its neighbours, not alone. Measured, it kept no better epochs than the epoch's
+// own MRR (docs/quality.md, "Which epoch is kept"), so by default the window is one epoch;
+// what did help on few validation users is patience alone (--patience_trend_users).
 #pragma once
 
 #include <cstdint>
