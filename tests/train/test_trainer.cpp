@@ -293,6 +293,20 @@ TEST(Trainer, TheBiasIsSavedAndRestoredByResume) {
             2 * o.model.moe_bias_rate + 1e-6);
 }
 
+namespace {
+
+// The validation MRR of the model in a save dir, scored again as training scored it.
+double saved_model_validation_mrr(const std::string& save_dir, const Ingested& data,
+                                  const Trainer& trainer, const TrainConfig& t) {
+  auto kept = load_trained_model(save_dir, torch::kCPU, nullptr);
+  const PairVectors pairs =
+      encode_pairs(*kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false,
+                   SplitRule::named(t.eval_split, static_cast<int>(t.min_gap_hours), "test"));
+  return retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr;
+}
+
+}  // namespace
+
 TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
   test::TempDir dir;
   const Ingested data = test::planted_data(dir, 240, 24000);
@@ -325,12 +339,7 @@ TEST(Trainer, KeepsTheBestEpochAndStopsAfterPatienceEpochsWithoutImprovement) {
   EXPECT_NEAR(json.at("epochs")[3].at("val_mrr").get<double>(), history[3].val_mrr, 1e-12);
 
   // The save dir's weights are the best epoch's: evaluated again, they score its MRR.
-  auto kept = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
-  const PairVectors pairs =
-      encode_pairs(*kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false,
-                   SplitRule::named(wrecking.train.eval_split,
-                                    static_cast<int>(wrecking.train.min_gap_hours), "test"));
-  EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
+  EXPECT_NEAR(saved_model_validation_mrr(dir.file("model"), data, trainer, wrecking.train),
               history[static_cast<size_t>(best - 1)].val_mrr, 1e-6);
 }
 
@@ -368,11 +377,7 @@ TEST(Trainer, KeepsTheEpochThatEndsTheBestWindowOfEpochs) {
   EXPECT_EQ(trainer.best_epoch(), expected);
   EXPECT_EQ(read_model_json(dir.file("model")).at("best_epoch"), expected);
   // The save dir holds that epoch's weights: they score its own MRR again.
-  auto kept = load_trained_model(dir.file("model"), torch::kCPU, nullptr);
-  const PairVectors pairs = encode_pairs(
-      *kept, data.data, trainer.validation_user_indices(), 32, torch::kCPU, false,
-      SplitRule::named(o.train.eval_split, static_cast<int>(o.train.min_gap_hours), "test"));
-  EXPECT_NEAR(retrieval_metrics(pairs.long_vec, pairs.short_vec).mrr,
+  EXPECT_NEAR(saved_model_validation_mrr(dir.file("model"), data, trainer, o.train),
               history[static_cast<size_t>(expected - 1)].val_mrr, 1e-6);
 }
 
