@@ -12,7 +12,7 @@
 // epochs' MRRs is often one that a few users made lucky. --best_window_steps scores an epoch
 // by the mean validation MRR of a short run of epochs ending with it instead, so that it must
 // be good with its neighbours, not alone. Measured, it kept no better epochs than the epoch's
-// own MRR (docs/quality.md, "Which epoch is kept"), so by default the window is one epoch;
+// own MRR (docs/quality.md, "Few validation users"), so by default the window is one epoch;
 // what did help on few validation users is patience alone (--patience_trend_users).
 #pragma once
 
@@ -41,8 +41,7 @@ struct EarlyStop {
 
   // Whether training stops after the epochs whose validation MRR is `val_mrr` (epoch 1 first),
   // the best-scoring of them being `best_epoch` (1-based): `patience` epochs without a better
-  // one, and
-  // the line through the last `trend_window` epochs flat or falling.
+  // one, and the line through the last `trend_window` epochs flat or falling.
   bool should_stop(const std::vector<double>& val_mrr, int64_t best_epoch) const;
   // For the log: "early stop after 6 epoch(s) without a better validation MRR, once ...".
   std::string describe() const;
