@@ -44,6 +44,8 @@
 #       300), all their ratings; draw m3.K draws other users (--user_seed 100 K) and gives them
 #       other roles (ids + 10,000 K)
 #   m4  300 users of m2, the same way
+#   m5, m6  500 users of m1 and of m2, the same way: logs whose validation users (about 50 at
+#       --test_fraction 0.3) sit at --patience_trend_users' line
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
 # train on the first CUT_USERS (default 3,840) users of one epoch (30 steps of 128 for the
 # defaults, 15 of 256 for seed.toml); set CUT_USERS=0 for full runs.
@@ -106,8 +108,8 @@ movielens_folder() {
   local pypi="$OUT/pypi"
   mkdir -p "$pypi"
   case ${1%%.*} in
-    m3) movielens_folder m1 ;;
-    m4) movielens_folder m2 ;;
+    m3 | m5) movielens_folder m1 ;;
+    m4 | m6) movielens_folder m2 ;;
     m1)  # MovieLens 100K in RecBole's wheel
       local wheel="$pypi/recbole-1.2.1-py3-none-any.whl"
       [ -f "$wheel" ] || python3 -m pip download recbole==1.2.1 --no-deps -d "$pypi" >&2 || return 1
@@ -132,7 +134,7 @@ train_flags() {  # variant regime
   local extra="FLAGS_$1"
   [ "$1" != seed ] && [ "$1" != default ] && flags="${!extra:?set $extra to the flags of variant $1}"
   case ${2%%.*} in
-    a* | s2 | m[1-4]) flags="$flags --test_fraction 0.3" ;;
+    a* | s2 | m[1-6]) flags="$flags --test_fraction 0.3" ;;
     b | c) [ "$CUT_USERS" -gt 0 ] && flags="$flags --epochs 1 --max_steps $((CUT_USERS / batch))" ;;
   esac
   echo "$flags"
@@ -142,11 +144,12 @@ for regime in "${regimes[@]}"; do
   [ -n "${TABLE_ONLY:-}" ] && break  # TABLE_ONLY=1: only print the table of the runs already made
   data="$OUT/data-$regime"
   # shellcheck disable=SC2046
-  if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[1-4] ]]; then
+  if [ ! -f "$data/train.csv" ] && [[ ${regime%%.*} == m[1-6] ]]; then
     movielens=$(movielens_folder "$regime")
     draw_seed=$(drawn_seed 0 "$regime")  # 100 K for draw K
-    sample=()  # m3, m4: 300 of the log's users, other ones in each draw
+    sample=()  # m3, m4: 300 of the log's users (m5, m6: 500), other ones in each draw
     [[ ${regime%%.*} == m[34] ]] && sample=(--users 300 --user_seed "$draw_seed")
+    [[ ${regime%%.*} == m[56] ]] && sample=(--users 500 --user_seed "$draw_seed")
     mkdir -p "$data" && python3 scripts/movielens.py "$movielens" "$data/train.csv" \
       --user_offset $((100 * draw_seed)) "${sample[@]}" >&2  # 10,000 K
   elif [ ! -f "$data/train.csv" ]; then
