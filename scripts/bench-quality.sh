@@ -44,8 +44,8 @@
 #       300), all their ratings; draw m3.K draws other users (--user_seed 100 K) and gives them
 #       other roles (ids + 10,000 K)
 #   m4  300 users of m2, the same way
-#   m5, m6  500 users of m1 and of m2, the same way: logs whose validation users (about 50 at
-#       --test_fraction 0.3) sit at --patience_trend_users' line
+#   m5, m6  500 users of m1 and of m2, the same way: logs whose validation users (41-48 at
+#       the default --val_fraction) sit at --patience_trend_users' line
 # b and c do not fit whole epochs of the default model into a session on 2 cores: both variants
 # train on the first CUT_USERS (default 3,840) users of one epoch (30 steps of 128 for the
 # defaults, 15 of 256 for seed.toml); set CUT_USERS=0 for full runs.
