@@ -148,8 +148,10 @@ for regime in "${regimes[@]}"; do
     movielens=$(movielens_folder "$regime")
     draw_seed=$(drawn_seed 0 "$regime")  # 100 K for draw K
     sample=()  # m3, m4: 300 of the log's users (m5, m6: 500), other ones in each draw
-    [[ ${regime%%.*} == m[34] ]] && sample=(--users 300 --user_seed "$draw_seed")
-    [[ ${regime%%.*} == m[56] ]] && sample=(--users 500 --user_seed "$draw_seed")
+    case ${regime%%.*} in
+      m3 | m4) sample=(--users 300 --user_seed "$draw_seed") ;;
+      m5 | m6) sample=(--users 500 --user_seed "$draw_seed") ;;
+    esac
     mkdir -p "$data" && python3 scripts/movielens.py "$movielens" "$data/train.csv" \
       --user_offset $((100 * draw_seed)) "${sample[@]}" >&2  # 10,000 K
   elif [ ! -f "$data/train.csv" ]; then

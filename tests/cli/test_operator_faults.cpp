@@ -288,9 +288,10 @@ TEST_F(OperatorFaults, BlankLinesAreAcceptedUnderStrict) {
 }
 
 TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey) {
+  const std::string rows = "30000";
   std::string out;
   ASSERT_EQ(run_command(kLti + " synth -o " + dir_.file("many/train.csv") +
-                            " --users 1500 --rows 30000 --items 2000 --categories 20",
+                            " --users 1500 --rows " + rows + " --items 2000 --categories 20",
                         out),
             0)
       << out;
@@ -314,7 +315,7 @@ TEST_F(OperatorFaults, AnInterruptedExportFinishesItsBatchAndWritesNoMetadataKey
   // pause the server once the export logs its read of the data, which comes after the INFO
   // reply. (The CLIENT LIST's last command is not enough: Redis records the command before it
   // flushes the reply, so a pause there can leave the export waiting for INFO forever.)
-  ASSERT_TRUE(wait_for_text(dir_.file("export.log"), "read 30000 rows"))
+  ASSERT_TRUE(wait_for_text(dir_.file("export.log"), "read " + rows + " rows"))
       << read_text(dir_.file("export.log"));
   ::kill(server_pid, SIGSTOP);
   const bool writing = wait_for_text(dir_.file("export.log"), "writing to Redis");
