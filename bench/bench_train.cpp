@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
 
   const lti::Ingested in = lti::ingest(argv[1], {}, 1);
   lti::ModelConfig config;
+  config.depth = 4;  // the shape docs/performance.md's figures were taken at, across builds
   config.num_items = static_cast<int64_t>(in.encoders.item.num_known());
   config.num_categories = static_cast<int64_t>(in.encoders.category.num_known());
   torch::manual_seed(1);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `lti export` inference side by side: the lti of an older commit (OLD, default fff1236, the
 # last build on Debian's LibTorch 1.13, built beside this checkout as scripts/bench-train.sh
-# does) and this checkout's build/lti, each in fp32 (the export default) and bf16, on the same data, default model, a redis-server
+# does) and this checkout's build/lti, each in fp32 (the export default) and bf16, on the same
+# data, the model of four blocks a tower that docs/performance.md's figures were taken with, a redis-server
 # on a free loopback port. Each build exports a model it trained itself for one step (inference
 # cost hardly depends on the weights: only through the experts the router picks). Prints
 # inference users/s and peak RSS.
@@ -38,7 +39,7 @@ for run in $runs; do
   esac
   model=$OUT/export-inference-model-${run%%-*}
   [ -d "$model" ] || "$exe" train --data_path "$DATA_DIR" --save_dir "$model" --epochs 1 \
-    --max_steps 1 --batch_size 32 --val_fraction 0 >"$model.log" 2>&1
+    --max_steps 1 --batch_size 32 --val_fraction 0 --depth 4 >"$model.log" 2>&1
   log=$OUT/export-inference-$run.log
   # shellcheck disable=SC2086
   env ${blas_dir:+LD_LIBRARY_PATH=$blas_dir} /usr/bin/time -f "peak RSS %M KiB" "$exe" export \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Training speed side by side: the lti of an older commit (OLD, default fff1236, the last build
 # on Debian's LibTorch 1.13) and this checkout's build/lti (LibTorch 2.15), on the same
-# Tianchi-preset file, default model, batch 256, 2 threads, whole histories (--min_prefix 1),
+# Tianchi-preset file, the model of four blocks a tower that docs/performance.md's figures were
+# taken with (the default until the default became two; DEPTH=2 for that), batch 256, 2 threads,
+# whole histories (--min_prefix 1),
 # one run after the other, in fp32 and in bf16. For each: steady-state seconds a step (from the
 # log's timestamps, the first logged step excluded), the epoch line's tokens/s and real-token
 # share, and peak RSS.
@@ -36,7 +38,7 @@ run() {  # name lti [extra flags]
   rm -rf "$model"
   /usr/bin/time -f "peak RSS %M KiB" "$exe" train --data_path "$DATA_DIR" --save_dir "$model" \
     --epochs 1 --max_steps "$STEPS" --batch_size "$BATCH" --threads "$THREADS" \
-    --val_fraction 0 "$@" >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
+    --val_fraction 0 --depth "${DEPTH:-4}" "$@" >"$log" 2>&1 || { tail -5 "$log"; exit 1; }
   rm -rf "$model"
   /usr/bin/python3 - "$name" "$log" <<'PY'
 import re, sys
