@@ -2,8 +2,8 @@
 # `lti export` inference side by side: the lti of an older commit (OLD, default fff1236, the
 # last build on Debian's LibTorch 1.13, built beside this checkout as scripts/bench-train.sh
 # does) and this checkout's build/lti, each in fp32 (the export default) and bf16, on the same
-# data, the model of four blocks a tower that docs/performance.md's figures were taken with, a redis-server
-# on a free loopback port. Each build exports a model it trained itself for one step (inference
+# data, the model of four blocks a tower that docs/performance.md's figures were taken with, a
+# redis-server on a free loopback port. Each build exports a model it trained itself for one step (inference
 # cost hardly depends on the weights: only through the experts the router picks). Prints
 # inference users/s and peak RSS.
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 scripts/bench-export-inference.sh

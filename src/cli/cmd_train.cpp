@@ -201,7 +201,8 @@ void add_train_command(CLI::App& app, Action& slot) {
       ->capture_default_str();
   cmd->add_option("--hidden_dim", m.hidden_dim, "Hidden size H of embedding, MoE and towers")
       ->capture_default_str();
-  cmd->add_option("--depth", m.depth, "Transformer blocks per tower (the original design: 4)")->capture_default_str();
+  cmd->add_option("--depth", m.depth, "Transformer blocks per tower (the original design: 4)")
+      ->capture_default_str();
   cmd->add_option("--heads", m.heads, "Attention heads")->capture_default_str();
   cmd->add_option("--dim_head", m.dim_head, "Size of each attention head")->capture_default_str();
   cmd->add_option("--dropout", m.dropout, "Tower dropout")->capture_default_str();

@@ -13,8 +13,8 @@ struct ModelConfig {
   int64_t hidden_dim = 128;  // H, shared by embedding, MoE and towers
   int64_t item_embedding_dim = 64;
   int64_t cate_embedding_dim = 32;
-  // Blocks per tower. Two, not the original design's four: on the real ratings logs as good or
-  // better, in about 0.6 of an epoch's time (docs/quality.md, "Shallower towers").
+  // Blocks per tower. Two, not the original design's four: level on quality on every log
+  // measured, in about 0.6 of an epoch's time (docs/quality.md, "Two blocks a tower").
   int64_t depth = 2;
   int64_t heads = 8;
   int64_t dim_head = 64;
