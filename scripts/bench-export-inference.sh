@@ -3,9 +3,9 @@
 # last build on Debian's LibTorch 1.13, built beside this checkout as scripts/bench-train.sh
 # does) and this checkout's build/lti, each in fp32 (the export default) and bf16, on the same
 # data, the model of four blocks a tower that docs/performance.md's figures were taken with, a
-# redis-server on a free loopback port. Each build exports a model it trained itself for one step (inference
-# cost hardly depends on the weights: only through the experts the router picks). Prints
-# inference users/s and peak RSS.
+# redis-server on a free loopback port. Each build exports a model it trained itself for one
+# step (inference cost hardly depends on the weights: only through the experts the router
+# picks). Prints inference users/s and peak RSS.
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 scripts/bench-export-inference.sh
 #   OLD_LTI=/path/to/old/lti scripts/bench-export-inference.sh   # the Tianchi preset by default
 #   OLD_BLAS=1 scripts/bench-export-inference.sh   # also the old build with Debian's default

@@ -2,11 +2,10 @@
 # Training speed side by side: the lti of an older commit (OLD, default fff1236, the last build
 # on Debian's LibTorch 1.13) and this checkout's build/lti (LibTorch 2.15), on the same
 # Tianchi-preset file, the model of four blocks a tower that docs/performance.md's figures were
-# taken with (the default until the default became two; DEPTH=2 for that), batch 256, 2 threads,
-# whole histories (--min_prefix 1),
-# one run after the other, in fp32 and in bf16. For each: steady-state seconds a step (from the
-# log's timestamps, the first logged step excluded), the epoch line's tokens/s and real-token
-# share, and peak RSS.
+# taken with (the default until the default became two; DEPTH=2 for that, bench_train keeps
+# four), batch 256, 2 threads, whole histories (--min_prefix 1), one run after the other, in
+# fp32 and in bf16. For each: steady-state seconds a step (from the log's timestamps, the first
+# logged step excluded), the epoch line's tokens/s and real-token share, and peak RSS.
 #   scripts/bench-train.sh                      # old and new, fp32 and bf16
 #   STEPS=8 scripts/bench-train.sh               # more steps a run (default 5)
 #   DATA_DIR=/tmp/lti-bench/quality/data-a1 BATCH=128 scripts/bench-train.sh   # another data set
