@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -12,7 +15,28 @@ using lti::test::TempDir;
 
 namespace {
 const std::string kLti = LTI_EXE;
+
+// The key=value lines that --print_config prints.
+std::map<std::string, std::string> printed_config(const std::string& output) {
+  std::map<std::string, std::string> config;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) config[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return config;
 }
+
+// One value printed two ways ("0" from the compiled default, "0.0" from a TOML file).
+bool same_value(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char* end_a = nullptr;
+  char* end_b = nullptr;
+  const double x = std::strtod(a.c_str(), &end_a);
+  const double y = std::strtod(b.c_str(), &end_b);
+  return !a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0' && x == y;
+}
+}  // namespace
 
 TEST(Cli, HelpAndVersion) {
   std::string out;
@@ -95,6 +119,27 @@ TEST(Cli, ConfigFileSetsOptionsAndFlagsOverrideIt) {
                         out),
             0)
       << out;
+}
+
+// configs/default.toml says it writes the defaults out: every option it prints must be the
+// compiled default, so that a default changed in the code cannot leave the file behind.
+TEST(Cli, DefaultTomlWritesOutTheCompiledDefaults) {
+  std::string compiled, from_file;  // --print_config prints every subcommand's options
+  ASSERT_EQ(run_command(kLti + " --print_config train", compiled), 0) << compiled;
+  ASSERT_EQ(run_command(kLti + " --config " + std::string(LTI_SOURCE_DIR) +
+                            "/configs/default.toml --print_config train",
+                        from_file),
+            0)
+      << from_file;
+  const auto want = printed_config(compiled), got = printed_config(from_file);
+  ASSERT_GT(want.size(), 10u) << compiled;
+  EXPECT_EQ(got.size(), want.size()) << from_file;
+  for (const auto& [key, value] : want) {
+    const auto it = got.find(key);
+    ASSERT_NE(it, got.end()) << key;
+    EXPECT_TRUE(same_value(it->second, value))
+        << key << ": default.toml gives " << it->second << ", the code " << value;
+  }
 }
 
 TEST(Cli, TrainWritesAModelAndRefusesImpossibleOptions) {
