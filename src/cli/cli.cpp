@@ -79,6 +79,9 @@ int run_cli(int argc, char** argv) {
                  "TOML file of options (see configs/); flags on the command line override it.\n"
                  "Top-level keys set global options, [synth], [inspect], ... sections set\n"
                  "the options of that subcommand");
+  // A key the config file misspells or puts in the wrong section is an error, not ignored: an
+  // operator who wrote `deptth = 3` must not train the default depth unawares.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   bool print_config = false;
   app.add_flag("--print_config", print_config,
                "Print the effective configuration (config file + flags, defaults included) as "
@@ -105,6 +108,16 @@ int run_cli(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    const CLI::Option* config = app.get_config_ptr();
+    const std::string path =
+        config != nullptr && config->count() > 0 ? config->as<std::string>() : "";
+    const std::string mistake = path.empty() ? "" : describe_config_mistake(app, path);
+    std::cerr << (mistake.empty()
+                      ? std::string(e.what()) + (path.empty() ? "" : " (in " + path + ")")
+                      : mistake)
+              << "\nRun with --help for more information.\n";
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;

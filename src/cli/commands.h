@@ -33,6 +33,11 @@ void add_inference_batch_option(CLI::App* cmd, int64_t& batch_size);
 // user of the machine can read, from what came from a config file).
 const std::vector<std::string>& command_line();
 
+// The first mistake in the config file at `path` that CLI11 refused (a key that is no option of
+// its section, or an option the command line alone may set), as "path:line: what is wrong";
+// empty if the file holds none of those (or cannot be read).
+std::string describe_config_mistake(CLI::App& app, const std::string& path);
+
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -113,12 +114,44 @@ TEST(Cli, ConfigFileSetsOptionsAndFlagsOverrideIt) {
       << out;
   EXPECT_NE(out.find("users=20"), std::string::npos) << out;
   EXPECT_NE(out.find("rows=700"), std::string::npos) << out;
-  // The project's own configuration files parse.
-  ASSERT_EQ(run_command(kLti + " --config " + std::string(LTI_SOURCE_DIR) +
-                            "/configs/default.toml --print_config inspect",
-                        out),
-            0)
-      << out;
+  // The project's own configuration files parse: a key in them that lti did not know would stop it.
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(LTI_SOURCE_DIR) + "/configs"))
+    EXPECT_EQ(
+        run_command(kLti + " --config " + entry.path().string() + " --print_config train", out), 0)
+        << entry.path() << "\n"
+        << out;
+}
+
+// A misspelt key, or one in the wrong section, stops lti (exit 2) with the file, line and key,
+// and says where the key belongs; CLI11 alone ignored such keys, so `deptth = 3` trained the
+// default depth without a word.
+TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
+  TempDir dir;
+  const std::string path = dir.file("c.toml");
+  const auto refused = [&](const std::string& toml, const std::string& message) {
+    lti::test::write_text(path, toml);
+    std::string out;
+    EXPECT_EQ(run_command(kLti + " --config " + path + " --print_config train", out), 2) << toml;
+    EXPECT_NE(out.find(path + ":" + message), std::string::npos) << toml << "\n" << out;
+    EXPECT_EQ(out.find("train.depth="), std::string::npos) << out;  // nothing printed as if valid
+  };
+  refused("log_level = \"info\"\n\n[train]\nepochs = 2  # two\ndeptth = 3\n",
+          "5: 'deptth' is not an option of [train] (lti train --help lists them)");
+  refused("depth = 3\n", "1: 'depth' is not a top-level option; it is an option under [train]");
+  refused("[export]\nredis = \"localhost:1\"\nmin_gap_hours = 2\n",
+          "3: 'min_gap_hours' is not an option of [export]; it is an option under [train], [eval]");
+  refused(
+      "[train]\nlog_level = \"debug\"\n",
+      "2: 'log_level' is not an option of [train]; it is a top-level option (before any section)");
+  refused("[trian]\ndepth = 3\n", "1: [trian] is not a subcommand of lti");
+  refused("print_config = true\n",
+          "1: 'print_config' can be given on the command line only, not in a config file");
+  // The same keys in their sections are fine.
+  lti::test::write_text(path, "log_level = \"info\"\n[train]\ndepth = 3  # three\n");
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " --config " + path + " --print_config train", out), 0) << out;
+  EXPECT_NE(out.find("train.depth=3"), std::string::npos) << out;
 }
 
 // configs/default.toml says it writes the defaults out: every option it prints must be the
@@ -139,6 +172,45 @@ TEST(Cli, DefaultTomlWritesOutTheCompiledDefaults) {
     ASSERT_NE(it, got.end()) << key;
     EXPECT_TRUE(same_value(it->second, value))
         << key << ": default.toml gives " << it->second << ", the code " << value;
+  }
+}
+
+// configs/seed.toml is how the original design stays reproducible: it must parse, and every
+// value it sets must be the one in effect, whatever the defaults have become since.
+TEST(Cli, SeedTomlSetsTheOriginalDesign) {
+  const std::string path = std::string(LTI_SOURCE_DIR) + "/configs/seed.toml";
+  std::map<std::string, std::string> in_file;  // "train.depth" -> "4", from the file itself
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  const auto trim = [](const std::string& text) {
+    const size_t first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) return std::string();
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  };
+  std::string section;
+  for (std::string line; std::getline(file, line);) {
+    line = trim(line.substr(0, line.find('#')));  // no value in seed.toml holds a '#'
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      section = line.substr(1, line.find(']') - 1) + ".";
+      continue;
+    }
+    const size_t eq = line.find('=');
+    ASSERT_NE(eq, std::string::npos) << line;
+    in_file[section + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  // Where the defaults moved on from the original design.
+  for (const char* key : {"train.depth", "train.loss", "train.split", "train.tower_init"})
+    ASSERT_EQ(in_file.count(key), 1u) << key;
+  EXPECT_EQ(in_file["train.depth"], "4");
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " --config " + path + " --print_config train", out), 0) << out;
+  const auto in_effect = printed_config(out);
+  for (const auto& [key, value] : in_file) {
+    const auto it = in_effect.find(key);
+    ASSERT_NE(it, in_effect.end()) << key;
+    EXPECT_TRUE(same_value(it->second, value))
+        << key << ": seed.toml gives " << value << ", in effect " << it->second;
   }
 }
 
