@@ -6,10 +6,11 @@
 # Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1 and
 # MASTER_PORT (a free port unless MASTER_PORT is set). Rank 0 writes to this terminal; rank i > 0
 # to $LTI_LOG_DIR/rank-i.log (default: a new temporary folder, printed). When a rank fails the
-# others are stopped, and the exit code is the first failure's.
+# others are stopped (SIGTERM, then SIGKILL for any still running $LAUNCH_KILL_AFTER seconds
+# later, default 30, as torchrun does), and the exit code is the first failure's.
 set -euo pipefail
 if [ $# -lt 2 ] || ! [[ $1 =~ ^[1-9][0-9]*$ ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 ranks=$1
@@ -36,6 +37,8 @@ for ((r = 0; r < ranks; r++)); do
 done
 trap 'kill "${!rank_of[@]}" 2>/dev/null || true' INT TERM
 
+kill_after=${LAUNCH_KILL_AFTER:-30}
+killer=
 status=0
 while [ ${#rank_of[@]} -gt 0 ]; do
   finished=
@@ -48,7 +51,17 @@ while [ ${#rank_of[@]} -gt 0 ]; do
     status=$code
     echo "launch-local: rank $r exited with $code; stopping the others" >&2
     [ "$r" -gt 0 ] && tail -5 "$logs/rank-$r.log" >&2
-    kill "${!rank_of[@]}" 2>/dev/null || true
+    if [ ${#rank_of[@]} -gt 0 ]; then
+      kill "${!rank_of[@]}" 2>/dev/null || true
+      # A rank that does not stop on SIGTERM (stuck where it cannot see it) is killed later.
+      (
+        sleep "$kill_after" >/dev/null 2>&1
+        echo "launch-local: ranks still running $kill_after s after SIGTERM; killing them" >&2
+        kill -KILL "${!rank_of[@]}" 2>/dev/null
+      ) &
+      killer=$!
+    fi
   fi
 done
+[ -z "$killer" ] || kill "$killer" 2>/dev/null || true
 exit "$status"

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "lti/util/errors.h"
+#include "lti/util/interrupt.h"
 
 namespace lti {
 
@@ -33,6 +34,11 @@ ProcessGroup::ProcessGroup(const LaunchEnvironment& env, const torch::Device& de
   store_options.waitWorkers = false;
   store_options.timeout = std::chrono::minutes(5);
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  spdlog::info("rank {} of {}: waiting for the other ranks at {} (up to 5 min)", env.rank,
+               env.world_size, where);
+  // Nothing is written while the ranks meet, and the wait cannot poll for a stop signal: one
+  // ends the process at once (a launcher stopping the others when one rank failed included).
+  const StopAtOnce stop_at_once("waiting for the other ranks");
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
     // Our keys apart from those of a launcher that hosts the store.

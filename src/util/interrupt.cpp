@@ -20,14 +20,30 @@ struct TemporarySlot {
 };
 TemporarySlot g_temporaries[64];
 
+// What the process is doing inside a StopAtOnce scope, or null outside one.
+std::atomic<const char*> g_at_once_activity{nullptr};
+
+void write_to_stderr(const char* text) {
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text, std::strlen(text));
+}
+
 extern "C" void on_stop_signal(int signal) {
   int expected = 0;
-  if (g_signal.compare_exchange_strong(expected, signal)) return;  // first: stop when safe
-  // Second signal: remove what is half written and leave now (only async-signal-safe calls).
+  const bool first = g_signal.compare_exchange_strong(expected, signal);
+  const char* activity = g_at_once_activity.load();
+  if (first && activity == nullptr) return;  // stop at the next safe point
+  // A second signal, or one in a wait that cannot poll the flag: remove what is half written
+  // and leave now (only async-signal-safe calls: write, strlen, unlink, _exit).
   for (TemporarySlot& slot : g_temporaries)
     if (slot.state.load() == 2) ::unlink(slot.path);
-  static const char kMessage[] = "lti: second signal, stopped at once\n";
-  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  if (first) {
+    write_to_stderr(signal == SIGINT ? "lti: SIGINT" : "lti: SIGTERM");
+    write_to_stderr(": stopped at once while ");
+    write_to_stderr(activity);
+    write_to_stderr("\n");
+  } else {
+    write_to_stderr("lti: second signal, stopped at once\n");
+  }
   ::_exit(128 + signal);
 }
 
@@ -56,6 +72,17 @@ void throw_if_stop_requested(const std::string& where) {
   if (const int signal = stop_signal(); signal != 0)
     throw StopRequested(signal, signal_name(signal) + ": " + where);
 }
+
+StopAtOnce::StopAtOnce(const char* activity) {
+  g_at_once_activity.store(activity);
+  // A signal that came just before would otherwise wait out the whole wait.
+  if (stop_signal() != 0) {
+    g_at_once_activity.store(nullptr);
+    throw_if_stop_requested(std::string("stopped before ") + activity);
+  }
+}
+
+StopAtOnce::~StopAtOnce() { g_at_once_activity.store(nullptr); }
 
 void clear_stop_signal() { g_signal.store(0); }
 

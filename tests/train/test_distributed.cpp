@@ -1,5 +1,8 @@
 // Distributed training over c10d (Gloo on loopback) and the sharded export.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -39,6 +42,20 @@ const std::string kTinyModel =
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
+}
+
+// A loopback port nothing listens on (free when asked): a rendezvous there waits for a rank 0
+// that never comes.
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+  ::close(fd);
+  return ok ? ntohs(address.sin_port) : 0;
 }
 
 }  // namespace
@@ -156,6 +173,59 @@ TEST(DistributedTraining, TwoGlooRanksStayIdenticalAndMatchOneProcess) {
 // The README's launch: PyTorch's own torchrun (the venv's, scripts/install-deps.sh) starts two
 // ranks of build/lti itself, which join through torchrun's agent store and form a Gloo group on
 // loopback.
+// A rank waiting for the others cannot poll the stop flag; a stop signal there ends it at once
+// (exit 143), where it used to wait out the rendezvous timeout of minutes. That is what a
+// launcher does when another rank fails: launch-local.sh hung on such a rank for 5 minutes
+// and more after rank 0 lost the race for its port.
+TEST(DistributedTraining, ASignalWhileWaitingForTheOtherRanksStopsAtOnce) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_command(kLti + " synth -o " + dir.file("data/train.csv") +
+                            " --users 50 --rows 2000 --items 100 --categories 5",
+                        out),
+            0)
+      << out;
+  const int port = unused_port();
+  ASSERT_GT(port, 0);
+  const std::string log = dir.file("rank-1.log");
+  lti::test::write_text(
+      dir.file("stop.sh"),
+      "RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
+          " " + kLti + " train --threads 1 --data_path " + dir.file("data") + " --save_dir " +
+          dir.file("model") + " >" + log + " 2>&1 &\n" +
+          "pid=$!\nfor i in $(seq 600); do\n  grep -q 'waiting for the other ranks' " + log +
+          " && break\n  sleep 0.1\ndone\nkill -TERM $pid\nwait $pid\n");
+  // `timeout` fails the test (124) rather than hang it if the signal is not honoured.
+  EXPECT_EQ(run_command("timeout 120 sh " + dir.file("stop.sh"), out), 143) << out;
+  const std::string text = lti::test::read_text(log);
+  EXPECT_NE(
+      text.find("rank 1 of 2: waiting for the other ranks at 127.0.0.1:" + std::to_string(port)),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lti: SIGTERM: stopped at once while waiting for the other ranks"),
+            std::string::npos)
+      << text;
+}
+
+// Whatever a rank is stuck in, the launcher does not wait on it for ever once another failed:
+// SIGTERM, then SIGKILL after LAUNCH_KILL_AFTER seconds.
+TEST(DistributedTraining, TheLauncherKillsARankThatIgnoresSigterm) {
+  TempDir dir;
+  std::string out;
+  const std::string ranks =
+      "bash -c 'if [ $RANK = 0 ]; then sleep 1; exit 3; fi; trap \"\" TERM; exec sleep 300'";
+  EXPECT_EQ(run_command("LAUNCH_KILL_AFTER=1 LTI_LOG_DIR=" + dir.file("logs") + " timeout 120 " +
+                            kLaunch + " 2 " + ranks,
+                        out),
+            3)
+      << out;
+  EXPECT_NE(out.find("launch-local: rank 0 exited with 3; stopping the others"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("launch-local: ranks still running 1 s after SIGTERM; killing them"),
+            std::string::npos)
+      << out;
+}
+
 TEST(DistributedTraining, TorchrunStartsTwoGlooRanksOfLti) {
   const std::string torchrun = LTI_TORCHRUN;
   std::string out;

@@ -3,7 +3,8 @@
 // The first signal only raises a flag: training finishes its step, export its batch in flight,
 // and each stops at the next safe point, says where it stopped and exits with 128 + the signal
 // (130 for SIGINT, 143 for SIGTERM). A second signal exits at once, after removing the
-// temporary files registered below, so an impatient operator never leaves "*.tmp.PID" files.
+// temporary files registered below, so an impatient operator never leaves "*.tmp.PID" files;
+// so does the first one inside a StopAtOnce scope.
 #pragma once
 
 #include <stdexcept>
@@ -37,6 +38,19 @@ class StopRequested : public std::runtime_error {
 
 // Throws StopRequested(stop_signal(), signal_name + ": " + where) when a stop was asked for.
 void throw_if_stop_requested(const std::string& where);
+
+// While one is alive, a stop signal ends the process at once (128 + the signal, after a line on
+// stderr) instead of raising the flag: for waits that write nothing and cannot poll the flag,
+// such as the ranks' rendezvous, which would otherwise sit out its timeout (minutes) after an
+// operator or a launcher asked it to stop. `activity` ("waiting for the other ranks") must
+// outlive the scope; a string literal. Throws StopRequested if a stop was asked for already.
+class StopAtOnce {
+ public:
+  explicit StopAtOnce(const char* activity);
+  ~StopAtOnce();
+  StopAtOnce(const StopAtOnce&) = delete;
+  StopAtOnce& operator=(const StopAtOnce&) = delete;
+};
 
 // For tests: forget a received signal.
 void clear_stop_signal();
