@@ -108,17 +108,23 @@ int run_cli(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ConfigError& e) {
+  } catch (const CLI::ParseError& e) {
+    // A mistake in the config file: say where in it.
     const CLI::Option* config = app.get_config_ptr();
     const std::string path =
         config != nullptr && config->count() > 0 ? config->as<std::string>() : "";
-    const std::string mistake = path.empty() ? "" : describe_config_mistake(app, path);
-    std::cerr << (mistake.empty()
-                      ? std::string(e.what()) + (path.empty() ? "" : " (in " + path + ")")
-                      : mistake)
-              << "\nRun with --help for more information.\n";
-    return kExitUsage;
-  } catch (const CLI::ParseError& e) {
+    std::string where;
+    if (!path.empty() && dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+      where = describe_config_mistake(app, path);
+      if (where.empty()) where = std::string(e.what()) + " (in " + path + ")";
+    } else if (!path.empty()) {
+      const std::string lines = config_lines_naming(path, e.what());
+      if (!lines.empty()) where = std::string(e.what()) + " (" + lines + ")";
+    }
+    if (!where.empty()) {
+      std::cerr << where << "\nRun with --help for more information.\n";
+      return kExitUsage;
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }

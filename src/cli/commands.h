@@ -38,6 +38,11 @@ const std::vector<std::string>& command_line();
 // empty if the file holds none of those (or cannot be read).
 std::string describe_config_mistake(CLI::App& app, const std::string& path);
 
+// "path:line" of each key of the config file that CLI11's error `message` names (as --key) and
+// the command line does not set (so its value came from the file); several joined by ", ";
+// empty when none does.
+std::string config_lines_naming(const std::string& path, const std::string& message);
+
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);
 

@@ -1,6 +1,8 @@
 // The config file's mistakes, told by file and line. CLI11 refuses a key it does not know
-// (allow_config_extras(error), set in cli.cpp) but names only the key; an operator with a
-// long TOML file needs the line, and a key in the wrong section needs the right one named.
+// (allow_config_extras(error), set in cli.cpp) or a value it cannot take, but names only the
+// option; an operator with a long TOML file needs the line, and a key in the wrong section
+// needs the right one named.
+#include <cctype>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -23,38 +25,74 @@ std::string unquoted(const std::string& key) {
   return key;
 }
 
+// A line of a config file that says something: a section header or a key.
+struct ConfigLine {
+  size_t number = 0;
+  std::string section;  // the section's name, "" at the top level
+  std::string key;      // "" on a section header
+};
+
+std::vector<ConfigLine> read_config_lines(const std::string& path) {
+  std::vector<ConfigLine> lines;
+  std::ifstream file(path);
+  std::string section;
+  std::string text;
+  for (size_t number = 1; std::getline(file, text); ++number) {
+    text = trim(text.substr(0, text.find('#')));  // keys and section names hold no '#'
+    if (text.empty()) continue;
+    if (text.front() == '[') {
+      section = trim(text.substr(1, text.find(']') - 1));
+      lines.push_back({number, section, ""});
+    } else if (const size_t equals = text.find('='); equals != std::string::npos) {
+      lines.push_back({number, section, unquoted(trim(text.substr(0, equals)))});
+    }
+  }
+  return lines;
+}
+
 const CLI::Option* find_option(const CLI::App& section, const std::string& key) {
   const CLI::Option* option = section.get_option_no_throw("--" + key);
   return option != nullptr ? option : section.get_option_no_throw(key);
 }
 
+// Whether CLI11's message names --key (not merely an option that begins with it).
+bool names_option(const std::string& message, const std::string& key) {
+  const std::string flag = "--" + key;
+  for (size_t at = message.find(flag); at != std::string::npos; at = message.find(flag, at + 1)) {
+    const size_t end = at + flag.size();
+    if (end == message.size() ||
+        (std::isalnum(static_cast<unsigned char>(message[end])) == 0 && message[end] != '_'))
+      return true;
+  }
+  return false;
+}
+
+bool on_command_line(const std::string& key) {
+  for (const std::string& argument : command_line())
+    if (argument == "--" + key || argument.rfind("--" + key + "=", 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string describe_config_mistake(CLI::App& app, const std::string& path) {
-  std::ifstream file(path);
   std::vector<CLI::App*> subcommands = app.get_subcommands([](CLI::App*) { return true; });
   std::string names;
   for (const CLI::App* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
 
   const CLI::App* section = &app;
-  std::string line;
-  for (size_t number = 1; std::getline(file, line); ++number) {
-    line = trim(line.substr(0, line.find('#')));  // keys and section names hold no '#'
-    if (line.empty()) continue;
-    const std::string where = path + ":" + std::to_string(number) + ": ";
-    if (line.front() == '[') {
-      const std::string name = trim(line.substr(1, line.find(']') - 1));
+  for (const ConfigLine& line : read_config_lines(path)) {
+    const std::string where = path + ":" + std::to_string(line.number) + ": ";
+    if (line.key.empty()) {
       section = nullptr;
       for (const CLI::App* sub : subcommands)
-        if (sub->get_name() == name) section = sub;
+        if (sub->get_name() == line.section) section = sub;
       if (section == nullptr)
-        return where + "[" + name + "] is not a subcommand of lti (the sections are " + names +
-               "; top-level options go before any section)";
+        return where + "[" + line.section + "] is not a subcommand of lti (the sections are " +
+               names + "; top-level options go before any section)";
       continue;
     }
-    const size_t equals = line.find('=');
-    if (equals == std::string::npos) continue;
-    const std::string key = unquoted(trim(line.substr(0, equals)));
+    const std::string& key = line.key;
     const CLI::Option* option = find_option(*section, key);
     if (option != nullptr && !option->get_configurable())
       return where + "'" + key + "' can be given on the command line only, not in a config file";
@@ -75,6 +113,14 @@ std::string describe_config_mistake(CLI::App& app, const std::string& path) {
     }
   }
   return {};
+}
+
+std::string config_lines_naming(const std::string& path, const std::string& message) {
+  std::string found;
+  for (const ConfigLine& line : read_config_lines(path))
+    if (!line.key.empty() && names_option(message, line.key) && !on_command_line(line.key))
+      found += (found.empty() ? "" : ", ") + path + ":" + std::to_string(line.number);
+  return found;
 }
 
 }  // namespace lti

@@ -125,7 +125,7 @@ TEST(Cli, ConfigFileSetsOptionsAndFlagsOverrideIt) {
 
 // A misspelt key, or one in the wrong section, stops lti (exit 2) with the file, line and key,
 // and says where the key belongs; CLI11 alone ignored such keys, so `deptth = 3` trained the
-// default depth without a word.
+// default depth without a word. A value the option refuses is told with its line too.
 TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
   TempDir dir;
   const std::string path = dir.file("c.toml");
@@ -147,6 +147,14 @@ TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
   refused("[trian]\ndepth = 3\n", "1: [trian] is not a subcommand of lti");
   refused("print_config = true\n",
           "1: 'print_config' can be given on the command line only, not in a config file");
+  // A value CLI11 refuses names its line too, where it came from the file.
+  refused("[train]\n\nsplit = \"gapp\"\n", "3)");
+  lti::test::write_text(path, "[train]\nsplit = \"gap\"\n");
+  std::string from_flag;
+  EXPECT_EQ(
+      run_command(kLti + " --config " + path + " --print_config train --split gapp", from_flag), 2);
+  EXPECT_NE(from_flag.find("gapp not in"), std::string::npos) << from_flag;
+  EXPECT_EQ(from_flag.find(path), std::string::npos) << from_flag;  // the flag's, not the file's
   // The same keys in their sections are fine.
   lti::test::write_text(path, "log_level = \"info\"\n[train]\ndepth = 3  # three\n");
   std::string out;
