@@ -106,18 +106,21 @@ int run_cli(int argc, char** argv) {
   add_export_command(app, action);
   add_eval_command(app, action);
 
+  // The config file named by --config, once parsed ("" when none).
+  const auto config_path = [&app]() -> std::string {
+    const CLI::Option* config = app.get_config_ptr();
+    return config != nullptr && config->count() > 0 ? config->as<std::string>() : "";
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // A mistake in the config file: say where in it.
-    const CLI::Option* config = app.get_config_ptr();
-    const std::string path =
-        config != nullptr && config->count() > 0 ? config->as<std::string>() : "";
-    std::string where;
-    if (!path.empty() && dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+    const std::string path = config_path();
+    std::string where = path.empty() ? "" : config_value_cut_by_comment(path);
+    if (where.empty() && !path.empty() && dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
       where = describe_config_mistake(app, path);
       if (where.empty()) where = std::string(e.what()) + " (in " + path + ")";
-    } else if (!path.empty()) {
+    } else if (where.empty() && !path.empty()) {
       const std::string lines = config_lines_naming(path, e.what());
       if (!lines.empty()) where = std::string(e.what()) + " (" + lines + ")";
     }
@@ -127,6 +130,12 @@ int run_cli(int argc, char** argv) {
     }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (const std::string path = config_path(); !path.empty()) {
+    if (const std::string cut = config_value_cut_by_comment(path); !cut.empty()) {
+      std::cerr << cut << "\n";
+      return kExitUsage;
+    }
   }
   if (print_config) {
     std::cout << app.config_to_str(true, false);

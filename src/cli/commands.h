@@ -43,6 +43,11 @@ std::string describe_config_mistake(CLI::App& app, const std::string& path);
 // empty when none does.
 std::string config_lines_naming(const std::string& path, const std::string& message);
 
+// "path:line: ..." for a quoted value of the config file that holds a '#': CLI11 2.1.2 takes it
+// for a comment and cuts the value there (a Redis password "a#b" would become "a), so lti
+// refuses the file instead. Empty when there is none.
+std::string config_value_cut_by_comment(const std::string& path);
+
 // Parses argv, runs the chosen subcommand and returns the process exit code.
 int run_cli(int argc, char** argv);
 

@@ -43,8 +43,9 @@ std::vector<ConfigLine> read_config_lines(const std::string& path) {
     if (text.front() == '[') {
       section = trim(text.substr(1, text.find(']') - 1));
       lines.push_back({number, section, ""});
-    } else if (const size_t equals = text.find('='); equals != std::string::npos) {
-      lines.push_back({number, section, unquoted(trim(text.substr(0, equals)))});
+    } else {
+      // CLI11 reads a line without '=' as a flag set to true.
+      lines.push_back({number, section, unquoted(trim(text.substr(0, text.find('='))))});
     }
   }
   return lines;
@@ -111,6 +112,24 @@ std::string describe_config_mistake(CLI::App& app, const std::string& path) {
       return where + "'" + key + "' is not " +
              (top ? "a top-level option" : "an option of [" + section->get_name() + "]") + advice;
     }
+  }
+  return {};
+}
+
+std::string config_value_cut_by_comment(const std::string& path) {
+  std::ifstream file(path);
+  std::string text;
+  for (size_t number = 1; std::getline(file, text); ++number) {
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos) continue;
+    const std::string value = trim(text.substr(equals + 1));
+    if (value.empty() || (value.front() != '"' && value.front() != '\'')) continue;
+    const size_t closing = value.find(value.front(), 1);
+    const size_t hash = value.find('#');
+    if (hash != std::string::npos && (closing == std::string::npos || hash < closing))
+      return path + ":" + std::to_string(number) +
+             ": a '#' inside a quoted value would be read as the start of a comment, and the "
+             "value cut there; give this option on the command line instead";
   }
   return {};
 }

@@ -147,6 +147,10 @@ TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
   refused("[trian]\ndepth = 3\n", "1: [trian] is not a subcommand of lti");
   refused("print_config = true\n",
           "1: 'print_config' can be given on the command line only, not in a config file");
+  refused("[train]\ndeptth\n", "2: 'deptth' is not an option of [train]");  // a bare flag
+  // CLI11 2.1.2 would cut this password at the '#' and go on with the rest.
+  refused("[export]\nredis = \"redis://:pa#ss@localhost:6379\"\n",
+          "2: a '#' inside a quoted value would be read as the start of a comment");
   // A value CLI11 refuses names its line too, where it came from the file.
   refused("[train]\n\nsplit = \"gapp\"\n", "3)");
   lti::test::write_text(path, "[train]\nsplit = \"gap\"\n");
@@ -156,10 +160,15 @@ TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
   EXPECT_NE(from_flag.find("gapp not in"), std::string::npos) << from_flag;
   EXPECT_EQ(from_flag.find(path), std::string::npos) << from_flag;  // the flag's, not the file's
   // The same keys in their sections are fine.
-  lti::test::write_text(path, "log_level = \"info\"\n[train]\ndepth = 3  # three\n");
+  lti::test::write_text(
+      path, "log_level = \"info\"\n[train]\ndepth = 3  # three\nsave_dir = \"m\"  # a # b\n");
   std::string out;
   ASSERT_EQ(run_command(kLti + " --config " + path + " --print_config train", out), 0) << out;
   EXPECT_NE(out.find("train.depth=3"), std::string::npos) << out;
+  // CLI11 prints a value read from a file in single quotes.
+  EXPECT_TRUE(out.find("train.save_dir='m'\n") != std::string::npos ||
+              out.find("train.save_dir=\"m\"\n") != std::string::npos)
+      << out;
 }
 
 // configs/default.toml says it writes the defaults out: every option it prints must be the
