@@ -120,9 +120,11 @@ std::string config_value_cut_by_comment(const std::string& path) {
   std::ifstream file(path);
   std::string text;
   for (size_t number = 1; std::getline(file, text); ++number) {
-    const size_t equals = text.find('=');
+    const std::string line = trim(text);
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;  // a comment line
+    const size_t equals = line.find('=');
     if (equals == std::string::npos) continue;
-    const std::string value = trim(text.substr(equals + 1));
+    const std::string value = trim(line.substr(equals + 1));
     if (value.empty() || (value.front() != '"' && value.front() != '\'')) continue;
     const size_t closing = value.find(value.front(), 1);
     const size_t hash = value.find('#');

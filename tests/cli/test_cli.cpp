@@ -161,7 +161,9 @@ TEST(Cli, ConfigFileKeysLtiDoesNotKnowAreRefusedByLine) {
   EXPECT_EQ(from_flag.find(path), std::string::npos) << from_flag;  // the flag's, not the file's
   // The same keys in their sections are fine.
   lti::test::write_text(
-      path, "log_level = \"info\"\n[train]\ndepth = 3  # three\nsave_dir = \"m\"  # a # b\n");
+      path,
+      "log_level = \"info\"\n[train]\ndepth = 3  # three\nsave_dir = \"m\"  # a # b\n"
+      "# save_dir = \"a#b\" (a comment line)\n");
   std::string out;
   ASSERT_EQ(run_command(kLti + " --config " + path + " --print_config train", out), 0) << out;
   EXPECT_NE(out.find("train.depth=3"), std::string::npos) << out;
