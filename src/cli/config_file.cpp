@@ -30,7 +30,18 @@ struct ConfigLine {
   size_t number = 0;
   std::string section;  // the section's name, "" at the top level
   std::string key;      // "" on a section header
+  // A quoted value with a '#' inside: CLI11 2.1.2 takes the '#' for a comment and cuts there.
+  bool value_cut_by_comment = false;
 };
+
+bool quoted_value_holds_hash(const std::string& line) {
+  const size_t equals = line.find('=');
+  const std::string value = equals == std::string::npos ? "" : trim(line.substr(equals + 1));
+  if (value.empty() || (value.front() != '"' && value.front() != '\'')) return false;
+  const size_t closing = value.find(value.front(), 1);
+  const size_t hash = value.find('#');
+  return hash != std::string::npos && (closing == std::string::npos || hash < closing);
+}
 
 std::vector<ConfigLine> read_config_lines(const std::string& path) {
   std::vector<ConfigLine> lines;
@@ -38,14 +49,16 @@ std::vector<ConfigLine> read_config_lines(const std::string& path) {
   std::string section;
   std::string text;
   for (size_t number = 1; std::getline(file, text); ++number) {
-    text = trim(text.substr(0, text.find('#')));  // keys and section names hold no '#'
-    if (text.empty()) continue;
-    if (text.front() == '[') {
-      section = trim(text.substr(1, text.find(']') - 1));
-      lines.push_back({number, section, ""});
+    const std::string whole = trim(text);
+    if (whole.empty() || whole.front() == '#' || whole.front() == ';') continue;  // a comment
+    const std::string line = trim(whole.substr(0, whole.find('#')));  // keys hold no '#'
+    if (line.front() == '[') {
+      section = trim(line.substr(1, line.find(']') - 1));
+      lines.push_back({number, section, "", false});
     } else {
       // CLI11 reads a line without '=' as a flag set to true.
-      lines.push_back({number, section, unquoted(trim(text.substr(0, text.find('='))))});
+      lines.push_back({number, section, unquoted(trim(line.substr(0, line.find('=')))),
+                       quoted_value_holds_hash(whole)});
     }
   }
   return lines;
@@ -117,22 +130,11 @@ std::string describe_config_mistake(CLI::App& app, const std::string& path) {
 }
 
 std::string config_value_cut_by_comment(const std::string& path) {
-  std::ifstream file(path);
-  std::string text;
-  for (size_t number = 1; std::getline(file, text); ++number) {
-    const std::string line = trim(text);
-    if (line.empty() || line.front() == '#' || line.front() == ';') continue;  // a comment line
-    const size_t equals = line.find('=');
-    if (equals == std::string::npos) continue;
-    const std::string value = trim(line.substr(equals + 1));
-    if (value.empty() || (value.front() != '"' && value.front() != '\'')) continue;
-    const size_t closing = value.find(value.front(), 1);
-    const size_t hash = value.find('#');
-    if (hash != std::string::npos && (closing == std::string::npos || hash < closing))
-      return path + ":" + std::to_string(number) +
+  for (const ConfigLine& line : read_config_lines(path))
+    if (line.value_cut_by_comment)
+      return path + ":" + std::to_string(line.number) +
              ": a '#' inside a quoted value would be read as the start of a comment, and the "
              "value cut there; give this option on the command line instead";
-  }
   return {};
 }
 
